@@ -1,0 +1,1 @@
+"""Model backends (embeddings, generation). Import-light: torch loads on first use."""
