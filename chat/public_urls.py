@@ -1,0 +1,2 @@
+# Public routes (widget script, demo host page), mounted at the site root.
+urlpatterns: list = []

@@ -1,0 +1,21 @@
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddleware  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
+
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+# Origin checks are per route: widget sockets check the widget's allowed origins,
+# agent sockets check the portal's own host (see the consumer bases in tenants.consumers).
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns)))),
+    }
+)

@@ -1,0 +1,30 @@
+"""The Celery app: three queues and the beat schedule (DESIGN.md, "Processes").
+
+inference: one process per GPU/CPU slot, model loaded once per process (chat replies,
+           embeddings); training: per-tenant retraining; default: everything else.
+"""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("kefu")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_queues = (Queue("default"), Queue("inference"), Queue("training"))
+app.conf.task_default_queue = "default"
+app.conf.task_routes = {
+    "chat.tasks.respond": {"queue": "inference"},
+    "ml.tasks.embed_article": {"queue": "inference"},
+    "ml.tasks.retrain_tenant": {"queue": "training"},
+}
+app.conf.beat_schedule = {
+    # Looks at every tenant's schedule and enqueues retrain_tenant where due and worth it.
+    "schedule-retraining": {"task": "ml.tasks.schedule_retraining", "schedule": crontab(minute=7)},
+    # Keeps dashboard roll-ups fresh.
+    "refresh-rollups": {"task": "chat.tasks.refresh_rollups", "schedule": 300.0},
+}
+app.autodiscover_tasks()

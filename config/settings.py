@@ -1,0 +1,225 @@
+"""Kefu settings, read from the environment.
+
+Two modes (DESIGN.md, "Processes"):
+- embedded default: no DATABASE_URL / REDIS_URL -> SQLite, in-memory channel layer,
+  inference in a thread pool inside the server process;
+- production: DATABASE_URL (PostgreSQL) and REDIS_URL -> Redis channel layer and
+  Celery broker, inference on Celery workers.
+Bad values fail loudly at start-up rather than at the first request.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str | None = None) -> str:
+    value = os.environ.get(name, default)
+    if value is None:
+        raise ImproperlyConfigured(f"environment variable {name} is required")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean (use 1/0, true/false)")
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer") from None
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("KEFU_DEBUG", False)
+SECRET_KEY = os.environ.get("KEFU_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and not env_bool("KEFU_EMBEDDED", True):
+        raise ImproperlyConfigured("KEFU_SECRET_KEY is required outside the embedded/debug mode")
+    SECRET_KEY = "kefu-embedded-insecure-key-change-me"  # noqa: S105 - embedded demo only
+
+ALLOWED_HOSTS = env_list("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("KEFU_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
+# The public base URL, used in the widget snippet and citation links.
+PUBLIC_BASE_URL = env_str("KEFU_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "channels",
+    "tenants",
+    "ml",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "tenants.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+EMBEDDED = not DATABASE_URL
+if DATABASE_URL:
+    if not DATABASE_URL.startswith(("postgres://", "postgresql://", "sqlite:")):
+        raise ImproperlyConfigured(f"DATABASE_URL must be postgresql:// or sqlite:, got {DATABASE_URL!r}")
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("KEFU_DB_CONN_MAX_AGE", 0))}
+else:
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(BASE_DIR / "var" / "kefu.sqlite3"),
+            # Several threads (server + inference pool) write: wait rather than fail.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- channels, celery -----------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            # Pub/sub layer: ~2.5x the group fan-out of RedisChannelLayer measured here.
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "max_connections": env_int("KEFU_REDIS_MAX_CONNECTIONS", 1000)}]
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# "celery": tasks go to Celery workers; "inprocess": same task code in a thread pool
+# inside the server process (embedded default).
+KEFU_TASK_MODE = env_str("KEFU_TASK_MODE", "celery" if REDIS_URL else "inprocess")
+if KEFU_TASK_MODE not in {"celery", "inprocess"}:
+    raise ImproperlyConfigured(f"KEFU_TASK_MODE must be celery or inprocess, got {KEFU_TASK_MODE!r}")
+KEFU_INPROCESS_WORKERS = env_int("KEFU_INPROCESS_WORKERS", 2)
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("KEFU_BROKER_VISIBILITY_TIMEOUT", 3600)}
+
+# --- ML -------------------------------------------------------------------------------
+KEFU_GENERATOR = env_str("KEFU_GENERATOR", "local")  # local | openai | fake
+if KEFU_GENERATOR not in {"local", "openai", "fake"}:
+    raise ImproperlyConfigured(f"KEFU_GENERATOR must be local, openai or fake, got {KEFU_GENERATOR!r}")
+KEFU_GENERATOR_URL = os.environ.get("KEFU_GENERATOR_URL", "")
+KEFU_GENERATOR_MODEL = os.environ.get("KEFU_GENERATOR_MODEL", "")
+KEFU_GENERATOR_TIMEOUT_S = env_int("KEFU_GENERATOR_TIMEOUT_S", 60)
+KEFU_MODEL_DIR = Path(os.environ.get("KEFU_MODEL_DIR", str(BASE_DIR / "var" / "models")))
+# Hosts that actions may call although they are private/loopback (the demo's order API).
+KEFU_ACTION_ALLOWED_HOSTS = env_list("KEFU_ACTION_ALLOWED_HOSTS", "")
+
+# --- limits ---------------------------------------------------------------------------
+KEFU_MAX_MESSAGE_CHARS = env_int("KEFU_MAX_MESSAGE_CHARS", 4000)
+KEFU_VISITOR_MESSAGES_PER_MINUTE = env_int("KEFU_VISITOR_MESSAGES_PER_MINUTE", 30)
+KEFU_WIDGET_MESSAGES_PER_MINUTE = env_int("KEFU_WIDGET_MESSAGES_PER_MINUTE", 6000)
+KEFU_VISITOR_TOKEN_MAX_AGE_S = env_int("KEFU_VISITOR_TOKEN_MAX_AGE_S", 60 * 60 * 24 * 365)
+
+# --- auth, i18n, static -----------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "portal-home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "UTC"
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kefu API",
+    "DESCRIPTION": "Multi-tenant customer-service platform. Every route lives under /api/t/{tenant}/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KEFU_LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,91 @@
+"""The one base for tenant API views (DESIGN.md, "Tenancy", layer 3).
+
+Routes live under /api/t/<tenant_slug>/. `TenantViewSet` resolves the tenant and the
+caller's role before any handler runs, scopes every queryset to that tenant, and turns
+"not a member" into the same 404 as "no such object". Subclasses cannot override the
+methods that do this (checked when the class is defined).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
+
+from tenants import selectors
+from tenants.authentication import ApiKeyPrincipal
+from tenants.models import ADMIN_ROLES, Membership, Tenant
+
+
+@dataclass
+class Caller:
+    tenant: Tenant
+    role: str
+    membership: Membership | None  # None for API keys
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+def resolve_caller(request: Request, tenant_slug: str) -> Caller:
+    user = request.user
+    if isinstance(user, ApiKeyPrincipal):
+        if user.api_key.tenant.slug != tenant_slug:
+            raise exceptions.NotFound()
+        return Caller(tenant=user.api_key.tenant, role=user.api_key.role, membership=None)
+    membership = selectors.membership_for(user=user, tenant_slug=tenant_slug)
+    if membership is None:
+        raise exceptions.NotFound()
+    return Caller(tenant=membership.tenant, role=membership.role, membership=membership)
+
+
+_SEALED = ("initial", "get_queryset", "get_object")
+
+
+class TenantViewSet(viewsets.GenericViewSet):
+    """Subclasses set `model` and optionally `write_roles`, and refine with `scope_queryset`."""
+
+    model: ClassVar[type[Model]]
+    read_roles: ClassVar[frozenset[str]] = frozenset({"owner", "admin", "agent"})
+    write_roles: ClassVar[frozenset[str]] = ADMIN_ROLES
+    caller: Caller
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _SEALED:
+            if name in cls.__dict__:
+                raise TypeError(f"{cls.__name__} may not override {name}(): tenant scoping lives there")
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.caller.tenant
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        self.caller = resolve_caller(request, self.kwargs["tenant_slug"])
+        allowed = self.read_roles if request.method in ("GET", "HEAD", "OPTIONS") else self.write_roles
+        if self.caller.role not in allowed:
+            raise exceptions.PermissionDenied("Your role does not allow this.")
+
+    def get_queryset(self) -> QuerySet:
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return self.model.all_tenants.none()  # type: ignore[attr-defined]
+        return self.scope_queryset(self.model.objects.for_tenant(self.tenant))  # type: ignore[attr-defined]
+
+    def get_object(self) -> Model:
+        return super().get_object()
+
+    def scope_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Hook: narrow (never widen) the tenant's queryset."""
+        return queryset
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if hasattr(self, "caller"):
+            context["tenant"] = self.tenant
+            context["caller"] = self.caller
+        return context

@@ -1,0 +1,187 @@
+"""Tenant settings over the API: members, invitations, widgets, API keys. Thin: one
+service or selector call per handler; errors from services become 400/403/404."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, mixins, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tenants import services
+from tenants.api import TenantViewSet
+from tenants.errors import ServiceError
+from tenants.models import ApiKey, Invitation, Membership, Widget
+from tenants.serializers import (
+    ApiKeyCreatedSerializer,
+    ApiKeySerializer,
+    InvitationCreatedSerializer,
+    InvitationSerializer,
+    MembershipSerializer,
+    RoleSerializer,
+    SecretSerializer,
+    WidgetCreatedSerializer,
+    WidgetSerializer,
+)
+
+
+def raise_api_error(exc: ServiceError) -> NoReturn:
+    if exc.code == "not_found":
+        raise exceptions.NotFound(exc.message)
+    if exc.code == "forbidden":
+        raise exceptions.PermissionDenied(exc.message)
+    raise exceptions.ValidationError({"detail": exc.message, "code": exc.code})
+
+
+class AdminActorMixin:
+    """API keys act as the tenant itself; members act as themselves."""
+
+    def actor(self) -> Membership:
+        caller = self.caller  # type: ignore[attr-defined]
+        if caller.membership is not None:
+            return caller.membership
+        # An admin-role API key acts as a synthetic admin membership of its tenant (not saved).
+        return Membership(tenant=caller.tenant, role=caller.role, user=None)
+
+
+class MemberViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Membership
+    serializer_class = MembershipSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.select_related("user").order_by("created_at")
+
+    @extend_schema(request=RoleSerializer, responses=MembershipSerializer)
+    def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        self.get_object()
+        data = RoleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            membership = services.change_role(
+                actor=self.actor(), membership_id=int(pk), role=data.validated_data["role"]
+            )
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(MembershipSerializer(membership).data)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        self.get_object()
+        try:
+            services.remove_member(actor=self.actor(), membership_id=int(pk))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class InvitationViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Invitation
+    serializer_class = InvitationSerializer
+    read_roles = services.ADMIN_ROLES
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("-created_at")
+
+    @extend_schema(request=InvitationSerializer, responses={201: InvitationCreatedSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = InvitationSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            invitation, token = services.create_invitation(
+                actor=self.actor(), role=data.validated_data["role"], email=data.validated_data.get("email", "")
+            )
+        except ServiceError as exc:
+            raise_api_error(exc)
+        invitation.invite_url = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])  # type: ignore[attr-defined]
+        return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        self.get_object()
+        try:
+            services.revoke_invitation(actor=self.actor(), invitation_id=int(pk))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class WidgetViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Widget
+    serializer_class = WidgetSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("created_at")
+
+    def _fields(self, request: Request, instance: Widget | None = None) -> dict[str, Any]:
+        data = WidgetSerializer(instance, data=request.data, partial=instance is not None)
+        data.is_valid(raise_exception=True)
+        merged = {} if instance is None else WidgetSerializer(instance).data
+        merged.update(data.validated_data)
+        return {k: merged[k] for k in ("name", "allowed_origins", "color", "greeting", "locale") if k in merged}
+
+    @extend_schema(request=WidgetSerializer, responses={201: WidgetCreatedSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        try:
+            widget, secret = services.create_widget(actor=self.actor(), **self._fields(request))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        widget.identity_secret = secret
+        return Response(WidgetCreatedSerializer(widget).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=WidgetSerializer, responses=WidgetSerializer)
+    def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        widget: Widget = self.get_object()  # type: ignore[assignment]
+        try:
+            widget = services.update_widget(actor=self.actor(), widget_id=widget.pk, **self._fields(request, widget))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(WidgetSerializer(widget).data)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        widget = self.get_object()
+        try:
+            services.delete_widget(actor=self.actor(), widget_id=widget.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses=SecretSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        widget = self.get_object()
+        try:
+            secret = services.rotate_widget_secret(actor=self.actor(), widget_id=widget.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response({"identity_secret": secret})
+
+
+class ApiKeyViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = ApiKey
+    serializer_class = ApiKeySerializer
+    read_roles = services.ADMIN_ROLES
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.filter(revoked_at__isnull=True).order_by("created_at")
+
+    @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = ApiKeySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            key, raw = services.create_api_key(actor=self.actor(), name=data.validated_data["name"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        key.key = raw  # type: ignore[attr-defined]
+        return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        key = self.get_object()
+        try:
+            services.revoke_api_key(actor=self.actor(), api_key_id=key.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,67 @@
+"""The one base for server-rendered portal pages under /t/<tenant_slug>/.
+
+`TenantPortalView.dispatch` resolves the membership before any handler runs; a
+non-member gets the same 404 as a missing tenant. Subclasses may not override dispatch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.views import View
+from django.views.generic.base import ContextMixin, TemplateResponseMixin
+
+from tenants import selectors
+from tenants.errors import ServiceError
+from tenants.models import ADMIN_ROLES, Membership, Tenant
+
+
+class TenantPortalView(TemplateResponseMixin, ContextMixin, View):
+    admin_only: ClassVar[bool] = False
+    nav_section: ClassVar[str] = ""
+    membership: Membership
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "dispatch" in cls.__dict__:
+            raise TypeError(f"{cls.__name__} may not override dispatch(): tenant resolution lives there")
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.membership.tenant
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership = selectors.membership_for(user=request.user, tenant_slug=kwargs["tenant_slug"])
+        if membership is None:
+            raise Http404
+        self.membership = membership
+        request.tenant = membership.tenant  # type: ignore[attr-defined]
+        request.membership = membership  # type: ignore[attr-defined]
+        request.session["last_tenant"] = membership.tenant.slug
+        if self.admin_only and membership.role not in ADMIN_ROLES:
+            return HttpResponseForbidden("Only owners and admins can open this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(tenant=self.tenant, membership=self.membership, nav_section=self.nav_section)
+        return context
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return self.render_to_response(self.get_context_data())
+
+    def run_service(self, request: HttpRequest, call: Any, success: str | None = None) -> Any:
+        """Call a service; a ServiceError becomes an error message instead of a 500."""
+        try:
+            result = call()
+        except ServiceError as exc:
+            messages.error(request, exc.message)
+            return None
+        if success:
+            messages.success(request, success)
+        return result if result is not None else True

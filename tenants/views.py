@@ -1,0 +1,215 @@
+"""Portal pages for sign-up, members and settings. Thin: parse, call one service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from tenants import selectors, services
+from tenants.errors import ServiceError
+from tenants.models import Role
+from tenants.portal import TenantPortalView
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """Send a logged-in user to their last (or first) tenant."""
+    if not request.user.is_authenticated:
+        return redirect("login")
+    memberships = list(selectors.memberships_for_user(user=request.user))
+    if not memberships:
+        return render(request, "tenants/no_tenant.html")
+    last = request.session.get("last_tenant")
+    slug = next((m.tenant.slug for m in memberships if m.tenant.slug == last), memberships[0].tenant.slug)
+    return redirect("portal-home", tenant_slug=slug)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        try:
+            user, tenant = services.sign_up(
+                email=request.POST.get("email", ""),
+                password=request.POST.get("password", ""),
+                business_name=request.POST.get("business_name", ""),
+                full_name=request.POST.get("full_name", ""),
+            )
+        except ServiceError as exc:
+            return render(request, "tenants/signup.html", {"error": exc.message, "form": request.POST}, status=400)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome to Kefu! Create a widget to start chatting."))
+        return redirect("tenants:settings", tenant_slug=tenant.slug)
+    return render(request, "tenants/signup.html", {"form": {}})
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = services.invitation_for_token(token=token)
+    if invitation is None:
+        return render(request, "tenants/invitation.html", {"invalid": True}, status=404)
+    if request.method == "POST":
+        return _accept_invitation_post(request, token, invitation)
+    return render(request, "tenants/invitation.html", {"invitation": invitation})
+
+
+def _accept_invitation_post(request: HttpRequest, token: str, invitation: Any) -> HttpResponse:
+    try:
+        if request.user.is_authenticated:
+            user = request.user
+        else:  # a new user creates an account right on the invitation page
+            user = services.create_account(
+                email=request.POST.get("email") or invitation.email,
+                password=request.POST.get("password", ""),
+                full_name=request.POST.get("full_name", ""),
+            )
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        membership = services.accept_invitation(token=token, user=user)
+    except ServiceError as exc:
+        if exc.code == "email_taken":
+            messages.error(request, exc.message)
+            return redirect(f"{reverse('login')}?next={request.path}")
+        return render(request, "tenants/invitation.html", {"invitation": invitation, "error": exc.message}, status=400)
+    return redirect("portal-home", tenant_slug=membership.tenant.slug)
+
+
+class PortalHomeView(TenantPortalView):
+    """The tenant's landing page: the inbox when it exists, otherwise settings."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        for name in ("chat:inbox", "tenants:settings"):
+            try:
+                return redirect(name, tenant_slug=self.tenant.slug)
+            except Exception:  # noqa: BLE001 - route not installed yet
+                continue
+        raise Http404
+
+
+class MembersView(TenantPortalView):
+    template_name = "tenants/members.html"
+    nav_section = "members"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            members=selectors.member_list(tenant=self.tenant),
+            invitations=selectors.pending_invitations(tenant=self.tenant) if self.membership.is_admin else [],
+            roles=Role.choices,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op")
+        actor = self.membership
+        if op == "invite":
+            result = self.run_service(
+                request,
+                lambda: services.create_invitation(
+                    actor=actor, role=request.POST.get("role", ""), email=request.POST.get("email", "")
+                ),
+            )
+            if result:
+                _invitation, token = result
+                link = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])
+                messages.success(request, _("Invitation link (shown once): %(link)s") % {"link": link})
+        elif op == "role":
+            self.run_service(
+                request,
+                lambda: services.change_role(
+                    actor=actor, membership_id=int(request.POST["membership_id"]), role=request.POST.get("role", "")
+                ),
+                _("Role changed."),
+            )
+        elif op == "remove":
+            self.run_service(
+                request,
+                lambda: services.remove_member(actor=actor, membership_id=int(request.POST["membership_id"])),
+                _("Member removed."),
+            )
+            if int(request.POST["membership_id"]) == actor.pk:
+                return redirect("home")
+        elif op == "revoke":
+            self.run_service(
+                request,
+                lambda: services.revoke_invitation(actor=actor, invitation_id=int(request.POST["invitation_id"])),
+                _("Invitation revoked."),
+            )
+        else:
+            messages.error(request, _("Unknown action."))
+        return redirect("tenants:members", tenant_slug=self.tenant.slug)
+
+
+class SettingsView(TenantPortalView):
+    template_name = "tenants/settings.html"
+    nav_section = "settings"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            widgets=selectors.widget_list(tenant=self.tenant),
+            api_keys=selectors.api_key_list(tenant=self.tenant) if self.membership.is_admin else [],
+            public_base_url=settings.PUBLIC_BASE_URL,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op")
+        actor = self.membership
+        post = request.POST
+        if op == "create_widget":
+            result = self.run_service(
+                request,
+                lambda: services.create_widget(
+                    actor=actor,
+                    name=post.get("name", ""),
+                    allowed_origins=post.get("allowed_origins", ""),
+                    color=post.get("color", "#2563eb"),
+                    greeting=post.get("greeting", ""),
+                    locale=post.get("locale", "en"),
+                ),
+            )
+            if result:
+                messages.success(
+                    request,
+                    _("Widget created. Identity secret (shown once, keep it on your server): %(secret)s")
+                    % {"secret": result[1]},
+                )
+        elif op == "update_widget":
+            self.run_service(
+                request,
+                lambda: services.update_widget(
+                    actor=actor,
+                    widget_id=int(post["widget_id"]),
+                    name=post.get("name", ""),
+                    allowed_origins=post.get("allowed_origins", ""),
+                    color=post.get("color", ""),
+                    greeting=post.get("greeting", ""),
+                    locale=post.get("locale", "en"),
+                ),
+                _("Widget saved."),
+            )
+        elif op == "rotate_secret":
+            secret = self.run_service(
+                request, lambda: services.rotate_widget_secret(actor=actor, widget_id=int(post["widget_id"]))
+            )
+            if secret:
+                messages.success(request, _("New identity secret (shown once): %(secret)s") % {"secret": secret})
+        elif op == "create_api_key":
+            result = self.run_service(request, lambda: services.create_api_key(actor=actor, name=post.get("name", "")))
+            if result:
+                messages.success(request, _("API key (shown once): %(key)s") % {"key": result[1]})
+        elif op == "revoke_api_key":
+            self.run_service(
+                request,
+                lambda: services.revoke_api_key(actor=actor, api_key_id=int(post["api_key_id"])),
+                _("API key revoked."),
+            )
+        else:
+            messages.error(request, _("Unknown action."))
+        return redirect("tenants:settings", tenant_slug=self.tenant.slug)

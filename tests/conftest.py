@@ -1,0 +1,52 @@
+"""Shared fixtures. Two tenants are always present (healthchecks' owner/member/outsider,
+Zulip's second realm): every test can check that tenant B stays invisible to tenant A."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tenants.models import Membership, Role, Tenant
+
+
+@dataclass
+class Team:
+    tenant: Tenant
+    owner: Membership
+    admin: Membership
+    agent: Membership
+
+
+def make_team(slug: str) -> Team:
+    User = get_user_model()
+    tenant = Tenant.objects.create(name=f"Tenant {slug.upper()}", slug=slug)
+    members = {}
+    for role in (Role.OWNER, Role.ADMIN, Role.AGENT):
+        email = f"{role}@{slug}.example.com"
+        user = User.objects.create_user(username=email, email=email, password="correct-horse-9")
+        members[role] = Membership.objects.create(tenant=tenant, user=user, role=role)
+    return Team(tenant=tenant, owner=members[Role.OWNER], admin=members[Role.ADMIN], agent=members[Role.AGENT])
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's many rounds make every created user cost ~0.3 s on this machine.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def team_a(db) -> Team:
+    return make_team("alpha")
+
+
+@pytest.fixture
+def team_b(db) -> Team:
+    return make_team("bravo")
+
+
+@pytest.fixture
+def outsider(db):
+    User = get_user_model()
+    return User.objects.create_user(username="outsider@example.com", email="outsider@example.com", password="correct-horse-9")
