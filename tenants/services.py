@@ -215,7 +215,7 @@ def create_widget(
     *,
     actor: Membership,
     name: str,
-    allowed_origins: list[str] | str,
+    allowed_origins: list[str] | str = "",
     color: str = "#2563eb",
     greeting: str = "Hi! How can we help?",
     locale: str = "en",

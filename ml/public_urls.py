@@ -1,0 +1,2 @@
+# Public routes of ml (the demo order API), mounted at the site root.
+urlpatterns: list = []
