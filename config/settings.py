@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "tenants",
     "ml",
     "chat",
+    "chat.reporting",
 ]
 
 MIDDLEWARE = [

@@ -9,11 +9,13 @@ tenant_portal: list[URLPattern | URLResolver] = [
     path("", include("tenants.urls")),
     path("", include("chat.urls")),
     path("", include("ml.urls")),
+    path("", include("chat.reporting.urls")),
 ]
 tenant_api: list[URLPattern | URLResolver] = [
     path("", include("tenants.api_urls")),
     path("", include("chat.api_urls")),
     path("", include("ml.api_urls")),
+    path("", include("chat.reporting.api_urls")),
 ]
 
 urlpatterns = [

@@ -11,7 +11,7 @@ NAV = [
     ("inbox", _("Inbox"), "chat:inbox"),
     ("knowledge", _("Knowledge"), "ml:knowledge"),
     ("ai", _("AI"), "ml:ai"),
-    ("dashboards", _("Dashboards"), "chat:dashboard"),
+    ("dashboards", _("Dashboards"), "reporting:dashboard"),
     ("settings", _("Settings"), "tenants:settings"),
     ("members", _("Members"), "tenants:members"),
 ]

@@ -12,7 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.isolation.cases import Case
 
-CASE_MODULES = ["tests.isolation.cases_tenants", "tests.isolation.cases_chat", "tests.isolation.cases_ml"]
+CASE_MODULES = ["tests.isolation.cases_tenants", "tests.isolation.cases_chat", "tests.isolation.cases_ml", "tests.isolation.cases_reporting"]
 
 
 def all_cases() -> dict[str, Case]:

@@ -1,0 +1,2 @@
+# API routes, mounted under /api/t/<tenant_slug>/ by config.urls.
+urlpatterns: list = []
