@@ -3,6 +3,7 @@ Zulip's second realm): every test can check that tenant B stays invisible to ten
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -28,6 +29,18 @@ def make_team(slug: str) -> Team:
         user = User.objects.create_user(username=email, email=email, password="correct-horse-9")
         members[role] = Membership.objects.create(tenant=tenant, user=user, role=role)
     return Team(tenant=tenant, owner=members[Role.OWNER], admin=members[Role.ADMIN], agent=members[Role.AGENT])
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database per pytest process (test_kefu_<pid>), so that runs started at the
+    same time on one machine (developers, CI, benchmarks) never drop each other's."""
+    from django.conf import settings
+
+    for alias in settings.DATABASES:
+        test = settings.DATABASES[alias].setdefault("TEST", {})
+        if settings.DATABASES[alias]["ENGINE"].endswith("postgresql"):
+            test["NAME"] = f"test_{settings.DATABASES[alias]['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
