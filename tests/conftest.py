@@ -44,6 +44,14 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_in_process_unless_celery_test(request, settings):
+    # Only tests marked `celery` talk to a real worker; the rest must not leave tasks
+    # queued in the shared Redis broker for a later test's worker to pick up.
+    if request.node.get_closest_marker("celery") is None:
+        settings.KEFU_TASK_MODE = "inprocess"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # PBKDF2's many rounds make every created user cost ~0.3 s on this machine.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
