@@ -1,0 +1,305 @@
+"""WebSocket consumers: the visitor's widget socket and the agent's inbox socket.
+
+Protocol: docs/protocol.md. The visitor's own socket gets its ack directly (never through
+a group); channel-layer groups carry only fan-out to the other side and other tabs.
+Every database call runs in a worker thread (not the single thread-sensitive one) and
+returns the events its service emitted on commit, which are then sent from here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from channels.db import DatabaseSyncToAsync
+from django.conf import settings
+
+from chat import events, selectors, services
+from chat.models import Contact
+from chat.presenters import contact_payload, conversation_payload, message_payload
+from tenants.consumers import TenantMemberConsumer, WidgetConsumerBase
+from tenants.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_BIG = 1009
+CLOSE_UNSUPPORTED = 1003
+
+
+def max_frame_chars() -> int:
+    # A message of the maximum size, JSON-escaped, plus the envelope.
+    return settings.KEFU_MAX_MESSAGE_CHARS * 6 + 2048
+
+
+def _run_collecting(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any, list[events.Event]]:
+    with events.collect() as box:
+        result = fn(**kwargs)
+    return result, box
+
+
+_run_in_thread = DatabaseSyncToAsync(_run_collecting, thread_sensitive=False)
+
+
+class _ChatSocket:
+    """Shared plumbing for both consumers (a mixin over AsyncJsonWebsocketConsumer)."""
+
+    channel_name: str
+    channel_layer: Any
+    send_json: Callable[..., Awaitable[None]]
+    close: Callable[..., Awaitable[None]]
+
+    async def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        result, box = await _run_in_thread(fn, kwargs)
+        for group, event in box:
+            await self.channel_layer.group_send(group, event)
+        return result
+
+    async def error(self, code: str, message: str, ref: Any = None) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, "ref": ref})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data is None:
+            await self.error("unsupported", "Send JSON text frames.")
+            await self.close(code=CLOSE_UNSUPPORTED)
+            return
+        if len(text_data) > max_frame_chars():
+            await self.error("frame_too_large", "The frame is too large.")
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            await self.error("bad_json", "The frame is not valid JSON.")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.error("bad_frame", "A frame is a JSON object with a type.")
+            return
+        handler = getattr(self, "on_" + content["type"].replace(".", "_"), None) if content["type"].isidentifier() else None
+        if handler is None:
+            await self.error("unknown_type", "Unknown frame type.", content.get("ref"))
+            return
+        ref = content.get("client_msg_id") or content.get("ref")
+        try:
+            await self.dispatch_frame(handler, content)
+        except ServiceError as exc:
+            await self.error(exc.code, exc.message, ref)
+
+    async def dispatch_frame(self, handler: Callable[[dict[str, Any]], Awaitable[None]], content: dict[str, Any]) -> None:
+        await handler(content)
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        if event.get("origin") and event.get("origin") == self.channel_name:
+            return  # this socket already has it (its own ack)
+        await self.send_json(event["payload"])
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong", "ref": content.get("ref")})
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
+    """The visitor's socket: /ws/widget/<public_key>/ (Origin checked by the base)."""
+
+    contact: Contact | None = None
+    group: str = ""
+
+    async def on_connect(self) -> None:
+        self.contact = None
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def dispatch_frame(self, handler: Callable[[dict[str, Any]], Awaitable[None]], content: dict[str, Any]) -> None:
+        if self.contact is None and content["type"] not in ("hello", "ping"):
+            raise ServiceError("Send hello first.", code="hello_first")
+        await handler(content)
+
+    async def on_hello(self, content: dict[str, Any]) -> None:
+        if self.contact is not None:
+            raise ServiceError("Already identified.", code="already_identified")
+        try:
+            contact = await self.call(
+                services.resolve_visitor,
+                widget=self.widget,
+                token=str(content.get("token") or ""),
+                user_id=str(content.get("user_id") or ""),
+                user_hash=str(content.get("user_hash") or ""),
+                name=str(content.get("name") or ""),
+                attributes=content.get("attributes"),
+                language=str(content.get("language") or ""),
+            )
+        except ServiceError as exc:
+            await self.error(exc.code, exc.message)
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.contact = contact
+        self.group = events.visitor_group(contact.tenant_id, contact.pk)
+        # Join before reading the replay: anything committed meanwhile arrives twice at
+        # worst, and the client keeps messages by seq.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        ready = await self.call(_ready_payload, contact=contact)
+        await self.send_json(ready)
+        resume = content.get("resume") or []
+        if isinstance(resume, dict):
+            resume = list(resume.items())
+        for item in resume[:20] if isinstance(resume, list) else []:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                await self.on_sync({"conversation_id": item[0], "after_seq": item[1]})
+
+    async def on_sync(self, content: dict[str, Any]) -> None:
+        """Replay the gap after `after_seq` from the database."""
+        assert self.contact is not None
+        replay = await self.call(
+            _replay_payload,
+            contact=self.contact,
+            conversation_id=content.get("conversation_id"),
+            after_seq=_int(content.get("after_seq")) or 0,
+        )
+        if replay is None:
+            raise ServiceError("Conversation not found.", code="not_found")
+        await self.send_json(replay)
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        posted = await self.call(_post_visitor, contact=self.contact, content=content, origin=self.channel_name)
+        await self.send_json(posted)
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        cid = _int(content.get("conversation_id"))
+        if cid:
+            await self.call(services.visitor_typing, contact=self.contact, conversation_id=cid, on=bool(content.get("on")))
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        cid, seq = _int(content.get("conversation_id")), _int(content.get("seq"))
+        if cid and seq is not None:
+            await self.call(
+                services.visitor_read, contact=self.contact, conversation_id=cid, seq=seq, origin=self.channel_name
+            )
+
+    async def on_handoff(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        data = await self.call(_request_human, contact=self.contact, conversation_id=_int(content.get("conversation_id")))
+        await self.send_json(data)
+
+    async def on_email(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        contact = await self.call(services.set_contact_email, contact=self.contact, email=str(content.get("email") or ""))
+        await self.send_json({"type": "email_saved", "email": contact.email, "ref": content.get("ref")})
+
+    async def on_csat(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        response = await self.call(
+            services.submit_csat,
+            contact=self.contact,
+            conversation_id=_int(content.get("conversation_id")) or 0,
+            rating=content.get("rating"),
+            comment=str(content.get("comment") or ""),
+        )
+        await self.send_json(
+            {"type": "csat_saved", "conversation_id": response.conversation_id, "rating": response.rating}
+        )
+
+    async def on_feedback(self, content: dict[str, Any]) -> None:
+        assert self.contact is not None
+        await self.call(
+            services.message_feedback,
+            contact=self.contact,
+            message_id=_int(content.get("message_id")) or 0,
+            value=content.get("value"),
+        )
+        await self.send_json({"type": "feedback_saved", "message_id": content.get("message_id")})
+
+
+def _ready_payload(*, contact: Contact) -> dict[str, Any]:
+    conversations = list(selectors.contact_conversations(contact=contact)[:30])
+    return {
+        "type": "ready",
+        "token": services.make_visitor_token(contact=contact),
+        "contact": contact_payload(contact),
+        "conversations": [conversation_payload(c) for c in conversations],
+        "agents_online": selectors.agents_online(tenant_id=contact.tenant_id),
+    }
+
+
+def _replay_payload(*, contact: Contact, conversation_id: Any, after_seq: int) -> dict[str, Any] | None:
+    conv = selectors.contact_conversation(contact=contact, conversation_id=conversation_id)
+    if conv is None:
+        return None
+    msgs = selectors.messages_after(tenant_id=contact.tenant_id, conversation_id=conv.pk, after_seq=after_seq)
+    names = selectors.author_names(tenant_id=contact.tenant_id, messages=msgs)
+    return {
+        "type": "replay",
+        "conversation": conversation_payload(conv),
+        "conversation_id": conv.pk,
+        "after_seq": after_seq,
+        "messages": [message_payload(m, author_name=names.get(m.author_id or 0, "")) for m in msgs],
+        "complete": not msgs or msgs[-1].seq >= conv.last_seq,
+    }
+
+
+def _post_visitor(*, contact: Contact, content: dict[str, Any], origin: str) -> dict[str, Any]:
+    posted = services.send_visitor_message(
+        contact=contact,
+        body=content.get("body"),
+        client_msg_id=content.get("client_msg_id"),
+        conversation_id=_int(content.get("conversation_id")),
+        origin=origin,
+    )
+    return {
+        "type": "ack",
+        "client_msg_id": posted.message.client_msg_id,
+        "duplicate": posted.duplicate,
+        "message": message_payload(posted.message),
+        "conversation": conversation_payload(posted.conversation),
+    }
+
+
+def _request_human(*, contact: Contact, conversation_id: int | None) -> dict[str, Any]:
+    conv, status = services.request_human(contact=contact, conversation_id=conversation_id)
+    return {
+        "type": "handoff",
+        "conversation_id": conv.pk,
+        "reason": conv.handoff_reason,
+        "conversation": conversation_payload(conv),
+        **status,
+    }
+
+
+class InboxConsumer(_ChatSocket, TenantMemberConsumer):
+    """The agent's socket: /ws/t/<tenant_slug>/inbox/ (membership and Origin checked by the base)."""
+
+    group: str = ""
+
+    async def on_connect(self) -> None:
+        self.group = events.inbox_group(self.tenant.pk)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.call(services.agent_connected, actor=self.membership, channel_name=self.channel_name)
+        await self.send_json({"type": "ready", "membership_id": self.membership.pk})
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.call(services.agent_disconnected, actor=self.membership, channel_name=self.channel_name)
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.call(services.agent_heartbeat, actor=self.membership, channel_name=self.channel_name)
+        await self.send_json({"type": "pong", "ref": content.get("ref")})
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        cid = _int(content.get("conversation_id"))
+        if cid:
+            await self.call(services.agent_typing, actor=self.membership, conversation_id=cid, on=bool(content.get("on")))

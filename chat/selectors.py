@@ -1,0 +1,143 @@
+"""Reads for live chat. Every function takes the tenant (or the visitor's Contact, which
+names its tenant and widget) explicitly."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from chat.models import (
+    AgentPresence,
+    CannedResponse,
+    Contact,
+    Conversation,
+    ConversationLabel,
+    ConversationStatus,
+    CsatResponse,
+    HandledBy,
+    Label,
+    Message,
+    Sender,
+)
+from tenants.models import Membership
+
+PRESENCE_TTL = timedelta(seconds=90)
+REPLAY_LIMIT = 500
+
+
+def contact_conversations(*, contact: Contact) -> QuerySet[Conversation]:
+    return (
+        Conversation.objects.for_tenant(contact.tenant_id)
+        .filter(contact_id=contact.pk, widget_id=contact.widget_id)
+        .order_by("-created_at")
+    )
+
+
+def contact_conversation(*, contact: Contact, conversation_id: Any) -> Conversation | None:
+    try:
+        pk = int(conversation_id)
+    except (TypeError, ValueError):
+        return None
+    return contact_conversations(contact=contact).filter(pk=pk).first()
+
+
+def messages_after(
+    *, tenant_id: int, conversation_id: int, after_seq: int = 0, for_agent: bool = False, limit: int = REPLAY_LIMIT
+) -> list[Message]:
+    """The gap after `after_seq`, from the database (never from the channel layer)."""
+    qs = Message.objects.for_tenant(tenant_id).filter(conversation_id=conversation_id, seq__gt=max(0, int(after_seq)))
+    if not for_agent:
+        qs = qs.exclude(sender=Sender.NOTE)
+    return list(qs.order_by("seq")[:limit])
+
+
+def author_names(*, tenant_id: int, messages: list[Message]) -> dict[int, str]:
+    ids = {m.author_id for m in messages if m.author_id}
+    if not ids:
+        return {}
+    return {m.pk: m.name for m in Membership.objects.for_tenant(tenant_id).filter(pk__in=ids).select_related("user")}
+
+
+def agents_online(*, tenant_id: int) -> bool:
+    return AgentPresence.objects.for_tenant(tenant_id).filter(heartbeat_at__gte=timezone.now() - PRESENCE_TTL).exists()
+
+
+def queue_position(*, conversation: Conversation) -> int:
+    """1-based place among unassigned human-handled open conversations, oldest handoff first."""
+    since = conversation.handed_off_at or conversation.created_at
+    ahead = (
+        Conversation.objects.for_tenant(conversation.tenant_id)
+        .filter(
+            handled_by=HandledBy.HUMAN,
+            status=ConversationStatus.OPEN,
+            assignee__isnull=True,
+            handed_off_at__lt=since,
+        )
+        .count()
+    )
+    return ahead + 1
+
+
+def inbox_conversations(
+    *,
+    tenant_id: int,
+    membership_id: int | None,
+    view: str = "all",
+    status: str | None = None,
+    handled_by: str | None = None,
+    label_id: int | None = None,
+    contact_id: int | None = None,
+    q: str = "",
+) -> QuerySet[Conversation]:
+    qs = Conversation.objects.for_tenant(tenant_id)
+    if view == "unassigned":
+        qs = qs.filter(assignee__isnull=True)
+    elif view == "mine":
+        qs = qs.filter(assignee_id=membership_id) if membership_id else qs.none()
+    if status:
+        qs = qs.filter(status=status)
+    if handled_by:
+        qs = qs.filter(handled_by=handled_by)
+    if contact_id:
+        qs = qs.filter(contact_id=contact_id)
+    if label_id:
+        qs = qs.filter(
+            pk__in=ConversationLabel.objects.for_tenant(tenant_id).filter(label_id=label_id).values("conversation_id")
+        )
+    if q:
+        qs = qs.filter(
+            Q(last_message_preview__icontains=q) | Q(contact__email__icontains=q) | Q(contact__name__icontains=q)
+        )
+    return qs.select_related("contact").order_by("-last_message_at", "-pk")
+
+
+def conversation_get(*, tenant_id: int, conversation_id: int) -> Conversation | None:
+    return Conversation.objects.for_tenant(tenant_id).filter(pk=conversation_id).select_related("contact").first()
+
+
+def conversation_labels(*, tenant_id: int, conversation_ids: list[int]) -> dict[int, list[Label]]:
+    out: dict[int, list[Label]] = {cid: [] for cid in conversation_ids}
+    rows = (
+        ConversationLabel.objects.for_tenant(tenant_id)
+        .filter(conversation_id__in=conversation_ids)
+        .select_related("label")
+        .order_by("label__name")
+    )
+    for row in rows:
+        out.setdefault(row.conversation_id, []).append(row.label)
+    return out
+
+
+def conversation_csat(*, tenant_id: int, conversation_id: int) -> list[CsatResponse]:
+    return list(CsatResponse.objects.for_tenant(tenant_id).filter(conversation_id=conversation_id).order_by("cycle"))
+
+
+def label_list(*, tenant_id: int) -> QuerySet[Label]:
+    return Label.objects.for_tenant(tenant_id).order_by("name")
+
+
+def canned_list(*, tenant_id: int) -> QuerySet[CannedResponse]:
+    return CannedResponse.objects.for_tenant(tenant_id).order_by("shortcut")

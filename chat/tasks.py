@@ -1,0 +1,136 @@
+"""Inference for chat: `respond` answers one inbound visitor message (queue: inference).
+
+Idempotent on the inbound message id: `acks_late` plus the database's one-bot-reply-per-
+inbound-message constraint mean a redelivered task (killed worker) posts exactly once.
+The AI decision comes from `ml.services.analyze_and_reply` (plain dicts in and out); the
+dotted path can be swapped with `settings.KEFU_CHAT_ANALYZER` (tests use a fake there).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+
+from chat import events, services
+from chat.models import Contact, Conversation, HandledBy, Message, Sender
+from config.dispatch import enqueue
+
+logger = logging.getLogger(__name__)
+DEFAULT_ANALYZER = "ml.services.analyze_and_reply"
+CONTEXT_TURNS = 20
+
+
+def enqueue_respond(tenant_id: int, message_id: int) -> None:
+    """Enqueue on commit (config.dispatch): ids only, tenant first."""
+    enqueue(respond, tenant_id, message_id)
+
+
+def analyzer() -> Callable[..., dict[str, Any]]:
+    return import_string(getattr(settings, "KEFU_CHAT_ANALYZER", DEFAULT_ANALYZER))
+
+
+def build_context(*, tenant_id: int, message_id: int) -> tuple[dict[str, Any], int] | None:
+    """The plain-data conversation for the analyzer, or None when there is nothing to do."""
+    inbound = Message.objects.for_tenant(tenant_id).filter(pk=message_id, sender=Sender.VISITOR).first()
+    if inbound is None:
+        return None
+    conv = Conversation.objects.for_tenant(tenant_id).filter(pk=inbound.conversation_id).first()
+    if conv is None or conv.handled_by != HandledBy.BOT or conv.status == "resolved":
+        return None
+    msgs = Message.objects.for_tenant(tenant_id)
+    if msgs.filter(reply_to_id=inbound.pk, sender=Sender.BOT).exists():
+        return None  # answered already (redelivery)
+    if msgs.filter(conversation_id=conv.pk, sender=Sender.VISITOR, seq__gt=inbound.seq).exists():
+        return None  # a newer visitor message's task answers with the full context
+    contact = Contact.objects.for_tenant(tenant_id).get(pk=conv.contact_id)
+    recent = list(
+        msgs.filter(conversation_id=conv.pk, sender__in=[Sender.VISITOR, Sender.BOT, Sender.AGENT], seq__lte=inbound.seq)
+        .order_by("-seq")[:CONTEXT_TURNS]
+    )
+    turns = [{"role": m.sender, "text": m.body, "sentiment": m.sentiment} for m in reversed(recent)]
+    context = {
+        "id": conv.pk,
+        "widget_id": conv.widget_id,
+        "visitor": {
+            "verified": contact.verified,
+            "user_id": contact.external_user_id if contact.verified else None,
+            "email": contact.email,
+            "attributes": contact.attributes or {},
+        },
+        "turns": turns,
+        "bot_turns": conv.bot_turns,
+        "message": {"id": inbound.pk, "text": inbound.body},
+    }
+    return context, conv.contact_id
+
+
+def model_error_result() -> dict[str, Any]:
+    return {
+        "action": "handoff",
+        "text": str(_("Sorry, I can't answer right now. I'm passing your conversation to a person.")),
+        "handoff_reason": "model_error",
+        "intent": {"name": None, "confidence": 0.0, "out_of_scope": False},
+        "sentiment": {"label": "", "score": 0.0},
+        "language": "",
+        "citations": [],
+        "explanation": {"why": "model_error"},
+    }
+
+
+@shared_task(name="chat.tasks.respond", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def respond(tenant_id: int, message_id: int) -> str:
+    built = build_context(tenant_id=tenant_id, message_id=message_id)
+    if built is None:
+        return "skipped"
+    context, contact_id = built
+    group = events.visitor_group(tenant_id, contact_id)
+    stopped = threading.Event()
+    streamed = False
+
+    def on_token(text: str) -> None:
+        nonlocal streamed
+        if stopped.is_set() or not text:
+            return
+        streamed = True
+        events.send_now(
+            group, {"type": "chunk", "conversation_id": context["id"], "reply_to": message_id, "text": text}
+        )
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-analyze")
+    try:
+        future = pool.submit(analyzer(), tenant_id=tenant_id, conversation=context, on_token=on_token)
+        result = future.result(timeout=settings.KEFU_GENERATOR_TIMEOUT_S)
+        if not isinstance(result, dict) or result.get("action") not in {"answer", "clarify", "handoff"}:
+            raise ValueError(f"analyzer returned {result!r:.200}")
+    except FutureTimeout:
+        logger.warning("analyzer timed out for message %s (tenant %s)", message_id, tenant_id)
+        result = model_error_result()
+    except Exception:
+        logger.exception("analyzer failed for message %s (tenant %s)", message_id, tenant_id)
+        result = model_error_result()
+    finally:
+        stopped.set()
+        pool.shutdown(wait=False)
+    posted = services.post_bot_result(tenant_id=tenant_id, inbound_id=message_id, result=result)
+    if posted is None and streamed:
+        events.send_now(group, {"type": "stream_cancel", "conversation_id": context["id"], "reply_to": message_id})
+    return "posted" if posted else "dropped"
+
+
+@shared_task(name="chat.tasks.refresh_rollups", ignore_result=True)
+def refresh_rollups() -> int:
+    """Beat: wake snoozed conversations whose time has come (dashboard roll-ups hook here)."""
+    from chat.models import Conversation as Conv
+
+    # Cross-tenant by design: a scheduler over every tenant.
+    tenant_ids = set(Conv.all_tenants.filter(status="snoozed").values_list("tenant_id", flat=True))
+    return sum(services.wake_snoozed(tenant_id=t) for t in tenant_ids)
