@@ -1,0 +1,432 @@
+"""The AI agent's turn: NLU -> policy -> (action | grounded answer | clarify | handoff).
+
+Called through ``ml.services.analyze_and_reply`` with plain data; returns plain data.
+Order of the policy (first match wins), each with a reason code:
+  visitor_request > max_bot_turns > negative_sentiment > escalating_intent >
+  unsupported_language (when the policy says hand off) > action (answer / ask for a
+  parameter) > grounded answer > clarify once > handoff (out_of_scope | low_confidence).
+No answer is given unless a candidate is supported by the tenant's evidence sentence by
+sentence, with every number in it present in the evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ml import actions as action_mod
+from ml.serving import TenantState, encode, get_state
+from ml.text import split_sentences, tokenize
+
+logger = logging.getLogger(__name__)
+
+CLARIFY_TEXT = "I'm not sure I understood. Could you tell me a bit more about what you need?"
+HANDOFF_TEXTS = {
+    "visitor_request": "Sure — I'm connecting you with a member of our team. Someone will be with you shortly.",
+    "max_bot_turns": "Let me bring in a member of our team to help you further.",
+    "negative_sentiment": "I'm sorry about this. I'm passing you to a member of our team who can help.",
+    "escalating_intent": "This is something a member of our team should handle — I'm connecting you now.",
+    "out_of_scope": "I can't answer that myself, so I'm passing you to a member of our team.",
+    "low_confidence": "I don't want to guess, so I'm passing you to a member of our team.",
+    "unsupported_language": "I'm connecting you with a member of our team who can help you.",
+    "action_failed": "I couldn't look that up right now, so I'm passing you to a member of our team.",
+    "needs_approval": "A member of our team needs to approve this, so I'm connecting you now.",
+    "identity_required": "For your security, a member of our team will help you with this.",
+    "missing_parameter": "I'm passing you to a member of our team who can look into this with you.",
+    "model_error": "Sorry, I'm having trouble right now. A member of our team will take over.",
+}
+
+HUMAN_REQUEST_RE = re.compile(
+    r"\b(talk|speak|chat|connect|transfer)\b.{0,25}\b(person|human|agent|someone|somebody|representative|staff|operator|people)\b"
+    r"|\b(real|live|actual)\s+(person|human|agent)\b|\bhuman\s+(agent|please)\b|\bagent\s+please\b"
+    r"|\brepresentative\b|人工|转人工|真人|客服人员",
+    re.I,
+)
+# Sentences in the knowledge that address the assistant rather than the customer.
+INJECTION_RE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(rules?|instructions?|guidelines?|polic(y|ies)|prompt)\b"
+    r"|\byou are now\b|\bsystem prompt\b|\bas an ai\b|\b(assistant|bot|chatbot|ai)\s*(should|must|shall)\b",
+    re.I,
+)
+NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
+NEGATIVE_WORDS = set(
+    "angry furious terrible awful horrible worst useless ridiculous disappointed disappointing unacceptable hate"
+    " annoyed annoying frustrated frustrating scam rubbish pathetic disgusted disgusting incompetent broken"
+    " waste never again sucks poor bad".split()
+)
+POSITIVE_WORDS = set("thanks thank great perfect awesome excellent love happy wonderful helpful amazing good".split())
+
+
+@dataclass
+class Turn:
+    text: str
+    tokens: list[str] = field(default_factory=list)
+
+
+# --- NLU helpers (helper's ml.nlu modules when present, small fallbacks otherwise) --------------
+
+
+def detect_language(text: str) -> str:
+    try:
+        from ml.nlu.language import detect_language as _detect  # type: ignore[import-not-found]
+
+        result = _detect(text)
+        return str(result[0] if isinstance(result, tuple) else result)
+    except Exception:  # noqa: BLE001 - fallback below
+        pass
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "und"
+    cjk = sum(1 for c in letters if "\u4e00" <= c <= "\u9fff")
+    if cjk / len(letters) > 0.3:
+        return "zh"
+    ascii_letters = sum(1 for c in letters if c.isascii())
+    return "en" if ascii_letters / len(letters) > 0.9 else "und"
+
+
+def sentiment_of(text: str) -> dict[str, Any]:
+    try:
+        from ml.nlu.sentiment import predict_sentiment  # type: ignore[import-not-found]
+
+        result = predict_sentiment(text)
+        if isinstance(result, dict):
+            return {"label": str(result["label"]), "score": float(result.get("score", 0.0))}
+        return {"label": str(result[0]), "score": float(result[1])}
+    except Exception:  # noqa: BLE001 - fallback lexicon
+        pass
+    toks = tokenize(text, drop_stopwords=False)
+    neg = sum(1 for t in toks if t in NEGATIVE_WORDS) + (1 if "!!" in text else 0)
+    pos = sum(1 for t in toks if t in POSITIVE_WORDS)
+    if neg > pos:
+        return {"label": "negative", "score": round(min(1.0, 0.6 + 0.15 * (neg - pos)), 3)}
+    if pos > neg:
+        return {"label": "positive", "score": round(min(1.0, 0.6 + 0.15 * (pos - neg)), 3)}
+    return {"label": "neutral", "score": 0.6}
+
+
+# --- grounding ------------------------------------------------------------------------------------
+
+
+def numbers_in(text: str) -> set[str]:
+    return {n.replace(",", "") for n in NUMBER_RE.findall(text)}
+
+
+def unsupported_numbers(candidate: str, evidence: str) -> set[str]:
+    """Numbers (prices, dates, percentages, counts) in the candidate absent from the evidence."""
+    return numbers_in(candidate) - numbers_in(evidence)
+
+
+def clean_evidence(text: str) -> tuple[str, list[str]]:
+    """Drop sentences that instruct the assistant (prompt injection planted in knowledge)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    for sentence in split_sentences(text):
+        (dropped if INJECTION_RE.search(sentence) else kept).append(sentence)
+    return " ".join(kept), dropped
+
+
+def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs: np.ndarray,
+                    question_vec: np.ndarray) -> dict[str, Any]:
+    """Support of each candidate sentence in the evidence; numbers; relevance to the question."""
+    sentences = split_sentences(candidate) or [candidate]
+    reasons: list[str] = []
+    evidence_text = " ".join(evidence_sentences)
+    missing_numbers = unsupported_numbers(candidate, evidence_text)
+    if missing_numbers:
+        reasons.append(f"numbers not in evidence: {sorted(missing_numbers)}")
+    if INJECTION_RE.search(candidate):
+        reasons.append("contains an instruction-like sentence")
+    if not candidate.strip() or re.search(r"\b(i don't know|i do not know|not sure|cannot answer)\b", candidate, re.I):
+        reasons.append("abstains")
+    vecs = encode(sentences)
+    support_each = (vecs @ evidence_vecs.T).max(axis=1) if len(evidence_sentences) else np.zeros(len(sentences))
+    ev_tokens = set(tokenize(evidence_text))
+    lexical = [len(set(tokenize(s)) & ev_tokens) / max(1, len(set(tokenize(s)))) for s in sentences]
+    support = [max(float(a), float(b)) for a, b in zip(support_each, lexical, strict=False)]
+    weakest = min(support) if support else 0.0
+    if weakest < 0.6:
+        reasons.append(f"a sentence is not supported by the evidence ({weakest:.2f})")
+    answer_vec = encode([candidate])[0]
+    relevance = float(answer_vec @ question_vec)
+    if relevance < 0.35:
+        reasons.append(f"not relevant to the question ({relevance:.2f})")
+    return {"support": round(weakest, 4), "relevance": round(relevance, 4),
+            "score": round(0.5 * weakest + 0.5 * relevance, 4), "passed": not reasons, "reasons": reasons}
+
+
+# --- the turn -------------------------------------------------------------------------------------
+
+
+def _visitor_texts(conversation: dict[str, Any]) -> list[str]:
+    """Visitor texts, newest first, including the current message."""
+    texts = [str(conversation.get("message", {}).get("text", ""))]
+    turns = list(conversation.get("turns") or [])
+    if turns and turns[-1].get("role") == "visitor" and turns[-1].get("text") == texts[0]:
+        turns = turns[:-1]
+    texts += [str(t.get("text", "")) for t in reversed(turns) if t.get("role") == "visitor"]
+    return texts
+
+
+def _history(conversation: dict[str, Any]) -> list[dict[str, Any]]:
+    turns = list(conversation.get("turns") or [])
+    current = str(conversation.get("message", {}).get("text", ""))
+    if turns and turns[-1].get("role") == "visitor" and turns[-1].get("text") == current:
+        turns = turns[:-1]
+    return turns
+
+
+FOLLOW_UP_RE = re.compile(r"^(and|also|what about|how about|but|so|then|ok(ay)?,?)\b|\b(it|that|this|those|them|one)\b", re.I)
+
+
+def standalone_question(message: str, history: list[dict[str, Any]]) -> str:
+    """A follow-up ("and for electronics?") is joined with the previous visitor question."""
+    previous = next((t["text"] for t in reversed(history) if t.get("role") == "visitor"), None)
+    if previous and (len(tokenize(message)) <= 3 or FOLLOW_UP_RE.search(message)) and len(message) < 80:
+        return f"{previous} {message}"
+    return message
+
+
+def analyze(*, tenant_id: int, conversation: dict[str, Any],
+            on_token: Callable[[str], None] | None = None) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    state = get_state(tenant_id)
+    timings["state_ms"] = (time.perf_counter() - t0) * 1000
+    policy = state.policy
+    message = str(conversation.get("message", {}).get("text", "")).strip()
+    history = _history(conversation)
+
+    t = time.perf_counter()
+    language = detect_language(message)
+    sentiment = sentiment_of(message)
+    query = standalone_question(message, history)
+    qvec = encode([query])[0]
+    intent = state.intent_model.predict(query, qvec)
+    timings["nlu_ms"] = (time.perf_counter() - t) * 1000
+    intent_info = {"name": intent.name, "confidence": intent.confidence, "out_of_scope": intent.out_of_scope}
+    confident = intent.name is not None and intent.confidence >= float(policy["confidence_threshold"])
+
+    explanation: dict[str, Any] = {
+        "intent": {**intent_info, "candidates": intent.candidates, "threshold": policy["confidence_threshold"]},
+        "sentiment": sentiment,
+        "language": language,
+        "query": query,
+        "sources": [],
+        "candidates": [],
+        "timings_ms": timings,
+    }
+
+    def finish(action: str, text: str, reason: str | None, why: str,
+               citations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        if action == "handoff" and reason and not text:
+            text = HANDOFF_TEXTS.get(reason, HANDOFF_TEXTS["low_confidence"])
+        explanation["decision"] = {"action": action, "reason": reason, "why": why}
+        timings["total_ms"] = (time.perf_counter() - t0) * 1000
+        for k in timings:
+            timings[k] = round(timings[k], 1)
+        if on_token and text:
+            for i, piece in enumerate(text.split(" ")):
+                on_token(piece if i == 0 else " " + piece)
+        return {"action": action, "text": text, "handoff_reason": reason if action == "handoff" else None,
+                "intent": intent_info, "sentiment": sentiment, "language": language,
+                "citations": citations or [], "explanation": explanation}
+
+    # 1. explicit request for a human
+    if HUMAN_REQUEST_RE.search(message):
+        return finish("handoff", "", "visitor_request", "The visitor asked for a person.")
+    # 2. bot turn limit
+    if int(conversation.get("bot_turns") or 0) >= int(policy["max_bot_turns"]):
+        return finish("handoff", "", "max_bot_turns", f"The bot already replied {policy['max_bot_turns']} times.")
+    # 3. negative streak
+    streak = 1 if sentiment["label"] == "negative" else 0
+    if streak:
+        for turn in reversed(history):
+            if turn.get("role") != "visitor":
+                continue
+            label = turn.get("sentiment") or sentiment_of(str(turn.get("text", "")))["label"]
+            if label != "negative":
+                break
+            streak += 1
+    explanation["negative_streak"] = streak
+    if streak >= int(policy["negative_streak"]):
+        return finish("handoff", "", "negative_sentiment", f"{streak} negative visitor messages in a row.")
+    # 4. escalating intent
+    if confident and state.intents.get(str(intent.name), {}).get("escalates"):
+        return finish("handoff", "", "escalating_intent", f"Intent {intent.name} always goes to a human.")
+    # 5. language
+    supported = policy["supported_languages"] or ["en"]
+    language_ok = language in supported or language == "und"
+    if not language_ok and policy["unsupported_language"] == "handoff":
+        return finish("handoff", "", "unsupported_language", f"Language {language} is not supported by the models.")
+    # 6. actions: triggered by the intent, or continuing after the bot asked for a parameter
+    result = _try_actions(state, conversation, history, intent.name if confident else None, explanation, finish)
+    if result is not None:
+        return result
+    # 7. grounded answer from the knowledge base
+    return _answer(state, conversation, history, message, query, qvec, language_ok, intent,
+                   explanation, timings, finish)
+
+
+def _try_actions(state: TenantState, conversation: dict[str, Any], history: list[dict[str, Any]],
+                 intent_name: str | None, explanation: dict[str, Any], finish: Callable[..., dict[str, Any]]
+                 ) -> dict[str, Any] | None:
+    specs = list(state.actions_by_intent.get(intent_name, [])) if intent_name else []
+    last_bot = next((t for t in reversed(history) if t.get("role") in ("bot", "agent")), None)
+    asked_before = False
+    if not specs and last_bot and last_bot.get("role") == "bot":
+        for spec in state.actions:
+            if any(action_mod.prompt_for(p) == last_bot.get("text") for p in spec.parameters):
+                specs, asked_before = [spec], True
+                break
+    if not specs:
+        return None
+    spec = specs[0]
+    texts = _visitor_texts(conversation)
+    values, missing = action_mod.extract_parameters(spec, texts)
+    identity = action_mod.verified_identity(conversation.get("visitor"))
+    record: dict[str, Any] = {"name": spec.name, "parameters": values,
+                              "missing": [p.get("name") for p in missing],
+                              "identity_verified": bool(identity)}
+    explanation["action"] = record
+    if missing:
+        prompt = action_mod.prompt_for(missing[0])
+        if asked_before and last_bot and last_bot.get("text") == prompt:
+            return finish("handoff", "", "missing_parameter", f"Still missing {missing[0].get('name')} after asking.")
+        return finish("clarify", prompt, None, f"Action {spec.name} needs {missing[0].get('name')}.")
+    if spec.needs_approval or not spec.read_only:
+        return finish("handoff", "", "needs_approval", f"Action {spec.name} needs a person's approval.")
+    t = time.perf_counter()
+    try:
+        data = action_mod.call_action(spec, values=values, identity=identity)
+    except action_mod.ActionError as exc:
+        record["error"] = {"code": exc.code, "message": str(exc)}
+        record["ms"] = round((time.perf_counter() - t) * 1000, 1)
+        if exc.code == "not_found":
+            names = ", ".join(p.replace("_", " ") for p in values) or "details"
+            return finish("clarify", f"I couldn't find anything for that {names}. Could you check it and send it again?",
+                          None, f"Action {spec.name} found nothing.")
+        return finish("handoff", "", "action_failed", f"Action {spec.name} failed: {exc.code}.")
+    record["ms"] = round((time.perf_counter() - t) * 1000, 1)
+    record["response_keys"] = sorted(data.keys())[:20]
+    text = action_mod.render_reply(spec, values, data)
+    return finish("answer", text, None, f"Answered from action {spec.name}.")
+
+
+def _answer(state: TenantState, conversation: dict[str, Any], history: list[dict[str, Any]], message: str,
+            query: str, qvec: np.ndarray, language_ok: bool, intent: Any, explanation: dict[str, Any],
+            timings: dict[str, float], finish: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    policy = state.policy
+    last_bot = next((t for t in reversed(history) if t.get("role") in ("bot", "agent")), None)
+    clarified_before = bool(last_bot and last_bot.get("role") == "bot" and last_bot.get("text") == CLARIFY_TEXT)
+
+    def no_answer(why: str) -> dict[str, Any]:
+        if clarified_before:
+            reason = "out_of_scope" if intent.out_of_scope and policy["handoff_on_out_of_scope"] else "low_confidence"
+            return finish("handoff", "", reason, why + " Already asked to clarify once.")
+        return finish("clarify", CLARIFY_TEXT, None, why)
+
+    t = time.perf_counter()
+    hits = state.index.search(query, qvec, k=5) if state.index is not None else []
+    timings["retrieval_ms"] = (time.perf_counter() - t) * 1000
+    explanation["sources"] = [
+        {"article_id": int(h.article_id), "title": h.title, "chunk_id": h.chunk_id, "score": round(h.score, 4),
+         "dense": round(h.dense, 4), "bm25": round(h.bm25, 4)} for h in hits
+    ]
+    good = [h for h in hits if h.dense >= 0.3][:3]
+    if not good:
+        return no_answer("No knowledge article is close enough to the question.")
+
+    # Evidence: sentences of the best chunks, without instruction-like sentences.
+    evidence: list[tuple[str, str]] = []  # (article_id, sentence)
+    dropped: list[str] = []
+    for h in good:
+        body = h.text.split("\n\n", 1)[1] if h.text.startswith(h.title) and "\n\n" in h.text else h.text
+        cleaned, bad = clean_evidence(body)
+        dropped += bad
+        evidence += [(h.article_id, s) for s in split_sentences(cleaned)]
+    if dropped:
+        explanation["ignored_instructions"] = dropped
+    if not evidence:
+        return no_answer("The matching knowledge has no usable sentences.")
+    ev_sentences = [s for _a, s in evidence]
+    ev_vecs = encode(ev_sentences)
+    sims = ev_vecs @ qvec
+
+    candidates: list[dict[str, Any]] = []
+    # Extractive candidate: the best sentence, plus its neighbour when it is relevant too.
+    best = int(np.argmax(sims))
+    picked = [best]
+    if best + 1 < len(evidence) and evidence[best + 1][0] == evidence[best][0] and sims[best + 1] >= sims[best] - 0.12:
+        picked.append(best + 1)
+    extractive = " ".join(ev_sentences[i] for i in picked)
+    candidates.append({"kind": "extractive", "text": extractive, "article_ids": [evidence[best][0]],
+                       **score_candidate(extractive, ev_sentences, ev_vecs, qvec)})
+    # Generated candidate (LLM over the same evidence), only in a language the model handles.
+    if policy["use_generator"] and language_ok:
+        generated = _generate(policy, query, good, evidence, timings)
+        if generated is not None:
+            gen_text, gen_error = generated
+            if gen_error:
+                explanation["generator_error"] = gen_error
+            elif gen_text:
+                candidates.append({"kind": "generated", "text": gen_text,
+                                   "article_ids": sorted({a for a, _s in evidence}),
+                                   **score_candidate(gen_text, ev_sentences, ev_vecs, qvec)})
+    explanation["candidates"] = candidates
+    passing = [c for c in candidates if c["passed"]]
+    if not passing or float(sims[best]) < 0.42:
+        return no_answer("No candidate answer is both relevant and supported by the knowledge.")
+    chosen = max(passing, key=lambda c: c["score"] + (0.02 if c["kind"] == "generated" else 0.0))
+    chosen["chosen"] = True
+    article_ids = chosen["article_ids"] if chosen["kind"] == "extractive" else [good[0].article_id]
+    citations = []
+    for aid in article_ids:
+        art = state.articles.get(str(aid))
+        if art:
+            citations.append({"article_id": art["id"], "title": art["title"], "url": art["url"]})
+    return finish("answer", chosen["text"], None,
+                  f"{chosen['kind'].capitalize()} answer supported by the knowledge (score {chosen['score']}).",
+                  citations)
+
+
+def _generate(policy: dict[str, Any], query: str, hits: list[Any], evidence: list[tuple[str, str]],
+              timings: dict[str, float]) -> tuple[str, str | None] | None:
+    from django.conf import settings
+
+    from ml.backends.generation import GenerationError, get_generator
+
+    kind = settings.KEFU_GENERATOR
+    opts: dict[str, Any] = {}
+    if kind == "openai":
+        opts = {"base_url": settings.KEFU_GENERATOR_URL, "model": settings.KEFU_GENERATOR_MODEL or None,
+                "timeout": float(settings.KEFU_GENERATOR_TIMEOUT_S)}
+    blocks = "\n".join(f"<evidence id=\"{a}\">{s}</evidence>" for a, s in evidence[:8])
+    system = (f"{policy['persona']}\n{policy['guardrails']}\n"
+              "Answer the customer's question in one or two short sentences using ONLY the evidence. "
+              "Do not add numbers, dates, prices or promises that are not in the evidence. "
+              "If the evidence does not answer the question, reply exactly: I don't know.")
+    messages = [{"role": "system", "content": system},
+                {"role": "user", "content": f"Evidence:\n{blocks}\n\nQuestion: {query}"}]
+    t = time.perf_counter()
+    try:
+        generator = get_generator(kind, **opts)
+        timings["generator_load_ms"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        pieces: list[str] = []
+        first: float | None = None
+        for piece in generator.stream(messages, max_new_tokens=80, temperature=0.0):
+            if first is None:
+                first = time.perf_counter()
+                timings["first_token_ms"] = (first - t) * 1000
+            pieces.append(piece)
+        timings["generation_ms"] = (time.perf_counter() - t) * 1000
+        return "".join(pieces).strip(), None
+    except GenerationError as exc:
+        logger.warning("generator failed: %s", exc)
+        return "", str(exc)

@@ -1,0 +1,299 @@
+"""Tenant-owned ML data: knowledge base, intents, AI policy, HTTP actions, model registry.
+
+Every model inherits TenantOwnedModel (fail-closed scoping); `tenant` leads every unique
+constraint and hot index. Integrity lives in database constraints.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from tenants.scoping import TenantOwnedModel
+
+# --- knowledge base -------------------------------------------------------------------
+
+
+class ArticleStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
+
+
+class EmbeddingStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class KnowledgeArticle(TenantOwnedModel):
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown")
+    tags = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=12, choices=ArticleStatus.choices, default=ArticleStatus.DRAFT)
+    language = models.CharField(max_length=10, default="en")
+    source = models.CharField(max_length=40, blank=True, default="manual")  # manual | csv | file:<name>
+    # Bumped on every content change; the embedding task only writes chunks for the
+    # revision it read (a stale task never overwrites newer chunks).
+    revision = models.PositiveIntegerField(default=1)
+    embedding_status = models.CharField(
+        max_length=10, choices=EmbeddingStatus.choices, default=EmbeddingStatus.PENDING
+    )
+    embedded_revision = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "status", "deleted_at"]),
+            models.Index(fields=["tenant", "updated_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(title=""), name="article_title_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == ArticleStatus.PUBLISHED and self.deleted_at is None
+
+
+class KnowledgeChunk(TenantOwnedModel):
+    article = models.ForeignKey(KnowledgeArticle, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField()
+    text = models.TextField()
+    # float32 little-endian, L2-normalised (ml.backends.embeddings); empty until embedded.
+    embedding = models.BinaryField(blank=True, default=b"")
+    embedding_model = models.CharField(max_length=80, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "article", "position"], name="chunk_unique_position"),
+        ]
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class KnowledgeImport(TenantOwnedModel):
+    """A bulk import (CSV of Q/A pairs or uploaded files), processed by a task with progress."""
+
+    kind = models.CharField(max_length=10)  # csv | files
+    filename = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    publish = models.BooleanField(default=True)
+    # Parsed items [{"title", "body", "source"}] waiting to be created (emptied when done).
+    items = models.JSONField(default=list, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    article_ids = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(processed__lte=models.F("total")), name="import_processed_le_total"),
+        ]
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed / self.total) if self.total else (100 if self.status == "done" else 0)
+
+
+# --- revisions (what a serving process compares to refresh its per-tenant state) ------------
+
+
+class MLRevision(TenantOwnedModel):
+    """One row per tenant. Counters bumped (with F()) whenever knowledge, intents, policy
+    or actions change; inference processes compare them to refresh their cached state."""
+
+    knowledge = models.PositiveIntegerField(default=0)
+    intents = models.PositiveIntegerField(default=0)
+    config = models.PositiveIntegerField(default=0)  # policy + actions
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="mlrevision_one_per_tenant")]
+
+
+# --- intents ----------------------------------------------------------------------------
+
+
+class Intent(TenantOwnedModel):
+    name = models.SlugField(max_length=80)
+    description = models.CharField(max_length=300, blank=True)
+    escalates = models.BooleanField(default=False, help_text="Hand off to a human when this intent is detected")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="intent_unique_name")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IntentExample(TenantOwnedModel):
+    intent = models.ForeignKey(Intent, on_delete=models.CASCADE, related_name="examples")
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "intent", "text"], name="intent_example_unique_text"),
+        ]
+
+
+# --- AI policy -------------------------------------------------------------------------------
+
+
+class UnsupportedLanguage(models.TextChoices):
+    ARTICLE = "article", _("Answer with the article text")
+    HANDOFF = "handoff", _("Hand off to a human")
+
+
+class AIPolicy(TenantOwnedModel):
+    confidence_threshold = models.FloatField(default=0.35)
+    handoff_on_out_of_scope = models.BooleanField(default=True)
+    negative_streak = models.PositiveSmallIntegerField(default=2, help_text="Consecutive negative visitor messages")
+    max_bot_turns = models.PositiveSmallIntegerField(default=8)
+    persona = models.TextField(blank=True, default="You are a friendly, concise support assistant.")
+    guardrails = models.TextField(
+        blank=True,
+        default="Never promise refunds, discounts or dates that are not in the knowledge base.",
+    )
+    supported_languages = models.JSONField(default=list, blank=True)  # [] = ["en"]
+    unsupported_language = models.CharField(
+        max_length=10, choices=UnsupportedLanguage.choices, default=UnsupportedLanguage.ARTICLE
+    )
+    use_generator = models.BooleanField(default=True, help_text="Let the LLM propose a candidate answer")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant"], name="aipolicy_one_per_tenant"),
+            models.CheckConstraint(
+                condition=Q(confidence_threshold__gte=0) & Q(confidence_threshold__lte=1),
+                name="aipolicy_threshold_0_1",
+            ),
+            models.CheckConstraint(condition=Q(negative_streak__gte=1), name="aipolicy_streak_ge_1"),
+            models.CheckConstraint(condition=Q(max_bot_turns__gte=1), name="aipolicy_turns_ge_1"),
+        ]
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+class HttpMethod(models.TextChoices):
+    GET = "GET", "GET"
+    POST = "POST", "POST"
+
+
+class Action(TenantOwnedModel):
+    """An HTTP call the bot may make (e.g. order status).
+
+    `parameters`: [{"name": "order_number", "type": "order_number|email|integer|string",
+    "required": true, "prompt": "What is your order number?"}]. Identity (user id, e-mail)
+    is never a parameter: it is sent from the *verified* visitor only, as headers.
+    """
+
+    name = models.SlugField(max_length=80)
+    description = models.CharField(max_length=300, blank=True)
+    method = models.CharField(max_length=6, choices=HttpMethod.choices, default=HttpMethod.GET)
+    url_template = models.CharField(max_length=500)
+    auth_header_name = models.CharField(max_length=80, blank=True)
+    auth_header_value = models.CharField(max_length=500, blank=True)  # secret: write-only
+    parameters = models.JSONField(default=list, blank=True)
+    trigger_intents = models.ManyToManyField(Intent, blank=True, related_name="actions")
+    response_template = models.TextField(
+        blank=True, help_text="e.g. 'Order {order_number} is {status}.' — fields from the JSON response"
+    )
+    read_only = models.BooleanField(default=True)
+    needs_approval = models.BooleanField(default=False)
+    timeout_s = models.FloatField(default=5.0)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="action_unique_name"),
+            models.CheckConstraint(condition=Q(timeout_s__gt=0) & Q(timeout_s__lte=30), name="action_timeout_range"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def has_secret(self) -> bool:
+        return bool(self.auth_header_value)
+
+
+# --- model registry (issue 6) ------------------------------------------------------------------
+
+
+class ModelStatus(models.TextChoices):
+    CANDIDATE = "candidate", _("Candidate")
+    SERVING = "serving", _("Serving")
+    RETIRED = "retired", _("Retired")
+    FAILED = "failed", _("Failed")
+
+
+class ModelVersion(TenantOwnedModel):
+    kind = models.CharField(max_length=20, default="intent")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=ModelStatus.choices, default=ModelStatus.CANDIDATE)
+    metrics = models.JSONField(default=dict, blank=True)
+    data_hash = models.CharField(max_length=64, blank=True)
+    code_version = models.CharField(max_length=64, blank=True)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    training_seconds = models.FloatField(default=0)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "kind", "version"], name="modelversion_unique_version"),
+            models.UniqueConstraint(
+                fields=["tenant", "kind"], condition=Q(status="serving"), name="modelversion_one_serving"
+            ),
+        ]
+        ordering = ["-version"]
+
+
+class TrainingRun(TenantOwnedModel):
+    kind = models.CharField(max_length=20, default="intent")
+    status = models.CharField(max_length=10, default="queued")  # queued|running|done|failed|cancelled
+    stage = models.CharField(max_length=40, blank=True)
+    step = models.PositiveIntegerField(default=0)
+    total_steps = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+        constraints = [
+            # Two retrains of one tenant never run at once.
+            models.UniqueConstraint(
+                fields=["tenant", "kind"], condition=Q(status__in=["queued", "running"]), name="trainingrun_one_active"
+            ),
+        ]

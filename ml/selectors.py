@@ -1,0 +1,128 @@
+"""Reads for the knowledge base, intents, AI policy, actions and the model registry.
+Every function takes the tenant explicitly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from ml.models import (
+    Action,
+    AIPolicy,
+    ArticleStatus,
+    Intent,
+    IntentExample,
+    KnowledgeArticle,
+    KnowledgeChunk,
+    KnowledgeImport,
+    ModelVersion,
+    TrainingRun,
+)
+from tenants.models import Tenant
+
+
+def article_list(*, tenant: Tenant, query: str = "", status: str = "") -> QuerySet[KnowledgeArticle]:
+    qs = KnowledgeArticle.objects.for_tenant(tenant).filter(deleted_at__isnull=True)
+    if status:
+        qs = qs.filter(status=status)
+    if query:
+        qs = qs.filter(Q(title__icontains=query) | Q(body__icontains=query))
+    return qs.order_by("-updated_at")
+
+
+def article_get(*, tenant: Tenant, article_id: int) -> KnowledgeArticle | None:
+    return KnowledgeArticle.objects.for_tenant(tenant).filter(pk=article_id, deleted_at__isnull=True).first()
+
+
+def public_article(*, tenant: Tenant, article_id: int) -> KnowledgeArticle | None:
+    """A published article as a visitor may see it (citation links)."""
+    return (
+        KnowledgeArticle.objects.for_tenant(tenant)
+        .filter(pk=article_id, status=ArticleStatus.PUBLISHED, deleted_at__isnull=True)
+        .first()
+    )
+
+
+def live_articles(*, tenant: Tenant | int) -> QuerySet[KnowledgeArticle]:
+    """Published, not deleted: the only articles the bot may use."""
+    chunks = KnowledgeChunk.objects.for_tenant(tenant).order_by("position")
+    return (
+        KnowledgeArticle.objects.for_tenant(tenant)
+        .filter(status=ArticleStatus.PUBLISHED, deleted_at__isnull=True)
+        .prefetch_related(Prefetch("chunks", queryset=chunks))
+        .order_by("pk")
+    )
+
+
+def import_list(*, tenant: Tenant, limit: int = 10) -> QuerySet[KnowledgeImport]:
+    return KnowledgeImport.objects.for_tenant(tenant).defer("items").order_by("-created_at")[:limit]
+
+
+def import_get(*, tenant: Tenant, import_id: int) -> KnowledgeImport | None:
+    return KnowledgeImport.objects.for_tenant(tenant).defer("items").filter(pk=import_id).first()
+
+
+def intent_list(*, tenant: Tenant | int) -> QuerySet[Intent]:
+    examples = IntentExample.objects.for_tenant(tenant).order_by("pk")
+    return (
+        Intent.objects.for_tenant(tenant)
+        .prefetch_related(Prefetch("examples", queryset=examples))
+        .annotate(example_count=Count("examples"))
+        .order_by("name")
+    )
+
+
+def intent_get(*, tenant: Tenant, intent_id: int) -> Intent | None:
+    return Intent.objects.for_tenant(tenant).filter(pk=intent_id).first()
+
+
+def training_examples(*, tenant: Tenant | int) -> list[tuple[str, str]]:
+    """(intent name, text) pairs: the starting intent model's training data."""
+    return list(
+        IntentExample.objects.for_tenant(tenant).select_related("intent").order_by("pk").values_list("intent__name", "text")
+    )
+
+
+def policy_get(*, tenant: Tenant | int) -> AIPolicy:
+    """The tenant's policy (defaults, unsaved, when none was stored yet)."""
+    policy = AIPolicy.objects.for_tenant(tenant).first()
+    if policy is None:
+        tenant_id = tenant if isinstance(tenant, int) else tenant.pk
+        policy = AIPolicy(tenant_id=tenant_id)
+    return policy
+
+
+def policy_dict(*, tenant: Tenant | int) -> dict[str, Any]:
+    p = policy_get(tenant=tenant)
+    return {
+        "confidence_threshold": p.confidence_threshold,
+        "handoff_on_out_of_scope": p.handoff_on_out_of_scope,
+        "negative_streak": p.negative_streak,
+        "max_bot_turns": p.max_bot_turns,
+        "persona": p.persona,
+        "guardrails": p.guardrails,
+        "supported_languages": list(p.supported_languages or ["en"]),
+        "unsupported_language": p.unsupported_language,
+        "use_generator": p.use_generator,
+    }
+
+
+def action_list(*, tenant: Tenant) -> QuerySet[Action]:
+    return Action.objects.for_tenant(tenant).prefetch_related("trigger_intents").order_by("name")
+
+
+def active_actions(*, tenant: Tenant | int) -> QuerySet[Action]:
+    return Action.objects.for_tenant(tenant).filter(is_active=True).prefetch_related("trigger_intents").order_by("name")
+
+
+def action_get(*, tenant: Tenant, action_id: int) -> Action | None:
+    return Action.objects.for_tenant(tenant).filter(pk=action_id).first()
+
+
+def model_versions(*, tenant: Tenant, kind: str = "intent") -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.for_tenant(tenant).filter(kind=kind).order_by("-version")
+
+
+def latest_training_run(*, tenant: Tenant, kind: str = "intent") -> TrainingRun | None:
+    return TrainingRun.objects.for_tenant(tenant).filter(kind=kind).order_by("-created_at").first()
