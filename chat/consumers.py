@@ -21,6 +21,7 @@ from chat.models import Contact
 from chat.presenters import contact_payload, conversation_payload, message_payload
 from tenants.consumers import TenantMemberConsumer, WidgetConsumerBase
 from tenants.errors import ServiceError
+from tenants.models import Widget
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         # Join before reading the replay: anything committed meanwhile arrives twice at
         # worst, and the client keeps messages by seq.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        ready = await self.call(_ready_payload, contact=contact)
+        ready = await self.call(_ready_payload, contact=contact, widget=self.widget)
         await self.send_json(ready)
         resume = content.get("resume") or []
         if isinstance(resume, dict):
@@ -223,10 +224,11 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         await self.send_json({"type": "feedback_saved", "message_id": content.get("message_id")})
 
 
-def _ready_payload(*, contact: Contact) -> dict[str, Any]:
+def _ready_payload(*, contact: Contact, widget: Widget) -> dict[str, Any]:
     conversations = list(selectors.contact_conversations(contact=contact)[:30])
     return {
         "type": "ready",
+        "widget": {"name": widget.name, "color": widget.color, "greeting": widget.greeting, "locale": widget.locale},
         "token": services.make_visitor_token(contact=contact),
         "contact": contact_payload(contact),
         "conversations": [conversation_payload(c) for c in conversations],

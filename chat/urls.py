@@ -1,6 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from chat import views
 
 app_name = "chat"
 
 # Portal pages, mounted under /t/<tenant_slug>/ by config.urls.
-urlpatterns: list = []
+urlpatterns = [
+    path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path("inbox/canned/", views.CannedResponsesView.as_view(), name="canned"),
+]

@@ -1,0 +1,95 @@
+"""Portal pages (inbox, canned responses) and public routes (widget script, demo host page)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from chat import selectors, services
+from tenants import selectors as tenant_selectors
+from tenants.portal import TenantPortalView
+
+
+class InboxView(TenantPortalView):
+    template_name = "chat/inbox.html"
+    nav_section = "inbox"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["inbox_config"] = {
+            "tenant": self.tenant.slug,
+            "membership_id": self.membership.pk,
+            "api": f"/api/t/{self.tenant.slug}/",
+            "ws": f"/ws/t/{self.tenant.slug}/inbox/",
+        }
+        return context
+
+
+class CannedResponsesView(TenantPortalView):
+    template_name = "chat/canned.html"
+    nav_section = "inbox"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["canned"] = selectors.canned_list(tenant_id=self.tenant.pk)
+        context["labels"] = selectors.label_list(tenant_id=self.tenant.pk)
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op")
+        actor = self.membership
+        if op == "canned":
+            self.run_service(
+                request,
+                lambda: services.create_canned_response(
+                    actor=actor, shortcut=request.POST.get("shortcut", ""), text=request.POST.get("text", "")
+                ),
+                _("Canned response saved."),
+            )
+        elif op == "delete-canned":
+            self.run_service(
+                request, lambda: services.delete_canned_response(actor=actor, canned_id=int(request.POST.get("id", 0)))
+            )
+        elif op == "label":
+            self.run_service(
+                request,
+                lambda: services.create_label(
+                    actor=actor, name=request.POST.get("name", ""), color=request.POST.get("color", "#64748b")
+                ),
+                _("Label saved."),
+            )
+        elif op == "delete-label":
+            self.run_service(request, lambda: services.delete_label(actor=actor, label_id=int(request.POST.get("id", 0))))
+        return redirect(request.path)
+
+
+@require_GET
+def widget_js(request: HttpRequest) -> HttpResponse:
+    path = finders.find("chat/widget.js")
+    if not path:
+        raise Http404
+    with open(path, encoding="utf-8") as fh:  # type: ignore[arg-type]
+        body = fh.read()
+    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@require_GET
+def demo_host(request: HttpRequest, public_key: str) -> HttpResponse:
+    """A stand-in customer site with the widget snippet (for demos; real sites paste the snippet)."""
+    widget = tenant_selectors.widget_by_public_key(public_key=public_key)
+    if widget is None:
+        raise Http404
+    return render(
+        request,
+        "chat/demo_host.html",
+        {"widget": widget, "public_base_url": settings.PUBLIC_BASE_URL},
+    )

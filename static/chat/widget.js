@@ -1,0 +1,334 @@
+/* Kefu chat widget. Plain JavaScript, no build step, isolated in a shadow root.
+   <script src="https://kefu.example/widget.js" data-kefu-widget="wk_..." async></script>
+   Optional: data-user-id + data-user-hash (HMAC-SHA256 of the user id with the widget
+   secret, computed by the site's server), data-name, data-email, or window.kefuSettings.
+   Protocol: docs/protocol.md. All text is rendered with textContent. */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-kefu-widget]");
+  if (!script || window.__kefuWidgetLoaded) return;
+  window.__kefuWidgetLoaded = true;
+  var opts = window.kefuSettings || {};
+  var KEY = script.getAttribute("data-kefu-widget") || opts.widget;
+  var BASE = new URL(script.src, location.href).origin;
+  var USER_ID = script.getAttribute("data-user-id") || opts.userId || "";
+  var USER_HASH = script.getAttribute("data-user-hash") || opts.userHash || "";
+  var STORE = "kefu." + KEY + ".";
+
+  var STRINGS = {
+    en: { open: "Open chat", close: "Close chat", title: "Chat with us", human: "Talk to a human", send: "Send",
+      placeholder: "Write a message…", connecting: "Connecting…", offline: "Reconnecting…", sending: "Sending…",
+      queue: "You are number {n} in the queue. An agent will be with you shortly.",
+      noagents: "No agents are online right now. Leave your e-mail and we will reply by e-mail.",
+      email: "Your e-mail", save: "Save", saved: "Thanks! We will reply to {e}.", typing: "Agent is typing…",
+      rate: "How did we do?", comment: "Anything to add? (optional)", thanks: "Thanks for your rating!",
+      resolved: "This conversation is resolved. Write again to start a new one.", past: "Past conversations",
+      back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
+      error: "Not sent: {m}" },
+    "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
+      placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
+      queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
+      email: "您的邮箱", save: "保存", saved: "谢谢！我们会回复到 {e}。", typing: "客服正在输入…",
+      rate: "请为本次服务评分", comment: "还有什么想说的？（可选）", thanks: "感谢您的评价！",
+      resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
+      you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}" }
+  };
+  var lang = (document.documentElement.lang || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh-hans" : "en";
+  function t(k, vars) { var s = (STRINGS[lang] || STRINGS.en)[k] || STRINGS.en[k]; for (var v in vars || {}) s = s.replace("{" + v + "}", vars[v]); return s; }
+
+  function load(k, d) { try { var v = localStorage.getItem(STORE + k); return v ? JSON.parse(v) : d; } catch (e) { return d; } }
+  function save(k, v) { try { localStorage.setItem(STORE + k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
+
+  // --- state ------------------------------------------------------------------------
+  var S = {
+    token: load("token", ""), conv: load("conv", null), seqs: load("seqs", {}), outbox: load("outbox", []),
+    msgs: {}, streams: {}, convs: [], viewing: null, ws: null, ready: false, backoff: 500, badTokens: 0, color: "#2563eb"
+  };
+
+  // --- DOM --------------------------------------------------------------------------
+  var host = document.createElement("div");
+  host.setAttribute("data-kefu", "");
+  host.style.cssText = "all:initial;position:fixed;z-index:2147483000;right:0;bottom:0;";
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  var css = ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI','Noto Sans SC',sans-serif}" +
+    ".launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25)}" +
+    ".launch:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
+    ".panel{position:fixed;right:20px;bottom:88px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#111827;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;font-size:14px}" +
+    ".panel[hidden]{display:none}" +
+    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
+    ".head{background:var(--c);color:#fff;padding:10px 12px;display:flex;align-items:center;gap:8px}.head h2{font-size:16px;margin:0;flex:1}" +
+    ".head button{background:rgba(255,255,255,.2);color:#fff;border:0;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:13px}" +
+    ".status{padding:6px 12px;background:#f8fafc;color:#475569;font-size:12px;border-bottom:1px solid #e2e8f0}.status:empty{display:none}" +
+    ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:6px;margin:0;list-style:none}" +
+    ".m{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-break:break-word;line-height:1.4}" +
+    ".m.visitor{align-self:flex-end;background:var(--c);color:#fff}.m.bot,.m.agent{align-self:flex-start;background:#f1f5f9}" +
+    ".m.system{align-self:center;background:none;color:#64748b;font-size:12px;text-align:center}.m.pending{opacity:.6}.m.failed{outline:1px solid #dc2626}" +
+    ".who{display:block;font-size:11px;opacity:.7;margin-bottom:2px}.cite{display:block;font-size:12px;margin-top:4px}.cite a{color:inherit}" +
+    ".box{padding:10px 12px;border-top:1px solid #e2e8f0;background:#f8fafc}.box p{margin:0 0 6px}.box[hidden]{display:none}" +
+    ".stars{display:flex;gap:4px;margin-bottom:6px}.stars button{border:1px solid #cbd5e1;background:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:15px}" +
+    ".stars button[aria-pressed=true]{background:var(--c);color:#fff}" +
+    "form.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e2e8f0}textarea{flex:1;resize:none;border:1px solid #cbd5e1;border-radius:10px;padding:8px;font-size:14px;min-height:40px;max-height:120px}" +
+    "input{border:1px solid #cbd5e1;border-radius:8px;padding:6px;font-size:14px;width:100%;margin-bottom:6px}" +
+    ".btn{background:var(--c);color:#fff;border:0;border-radius:10px;padding:0 14px;cursor:pointer;font-size:14px;min-height:36px}" +
+    ".link{background:none;border:0;color:var(--c);cursor:pointer;padding:4px 12px;text-align:left;font-size:13px}" +
+    ".typing{padding:0 12px 4px;color:#64748b;font-size:12px}.typing[hidden]{display:none}.seen{align-self:flex-end;font-size:11px;color:#64748b}" +
+    ".past{list-style:none;margin:0;padding:0}.past button{all:unset;display:block;padding:8px 12px;border-bottom:1px solid #e2e8f0;cursor:pointer;width:100%;box-sizing:border-box}";
+  var style = document.createElement("style"); style.textContent = css; root.appendChild(style);
+  function el(tag, attrs, text) { var n = document.createElement(tag); for (var a in attrs || {}) { if (a === "class") n.className = attrs[a]; else n.setAttribute(a, attrs[a]); } if (text != null) n.textContent = text; return n; }
+
+  var wrap = el("div", { "class": "wrap" }); root.appendChild(wrap);
+  var launch = el("button", { "class": "launch", type: "button", "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "kefu-panel" }, "💬");
+  var panel = el("div", { "class": "panel", id: "kefu-panel", role: "dialog", "aria-label": t("title") }); panel.hidden = true;
+  var head = el("div", { "class": "head" }); var title = el("h2", null, t("title"));
+  var humanBtn = el("button", { type: "button", "class": "human" }, t("human"));
+  var closeBtn = el("button", { type: "button", "aria-label": t("close") }, "✕");
+  head.appendChild(title); head.appendChild(humanBtn); head.appendChild(closeBtn);
+  var status = el("div", { "class": "status", role: "status", "aria-live": "polite" });
+  var log = el("ol", { "class": "log", "aria-live": "polite", "aria-label": t("title") });
+  var typingEl = el("div", { "class": "typing" }, t("typing")); typingEl.hidden = true;
+  var emailBox = el("form", { "class": "box email" }); emailBox.hidden = true;
+  var emailP = el("p", null, t("noagents")); var emailIn = el("input", { type: "email", "aria-label": t("email"), placeholder: t("email"), required: "" });
+  var emailBtn = el("button", { "class": "btn", type: "submit" }, t("save"));
+  emailBox.appendChild(emailP); emailBox.appendChild(emailIn); emailBox.appendChild(emailBtn);
+  var csatBox = el("form", { "class": "box csat" }); csatBox.hidden = true;
+  csatBox.appendChild(el("p", null, t("rate")));
+  var stars = el("div", { "class": "stars", role: "group", "aria-label": t("rate") }); csatBox.appendChild(stars);
+  var rating = 0;
+  [1, 2, 3, 4, 5].forEach(function (n) {
+    var b = el("button", { type: "button", "aria-pressed": "false", "aria-label": t("rateN", { n: n }), "data-rating": n }, String(n) + "★");
+    b.addEventListener("click", function () { rating = n; Array.prototype.forEach.call(stars.children, function (x) { x.setAttribute("aria-pressed", +x.dataset.rating === n ? "true" : "false"); }); });
+    stars.appendChild(b);
+  });
+  var csatComment = el("input", { type: "text", "aria-label": t("comment"), placeholder: t("comment"), maxlength: "2000" });
+  var csatSend = el("button", { "class": "btn", type: "submit" }, t("send"));
+  csatBox.appendChild(csatComment); csatBox.appendChild(csatSend);
+  var pastBtn = el("button", { type: "button", "class": "link" }, t("past"));
+  var pastList = el("ul", { "class": "past" }); pastList.hidden = true;
+  var form = el("form", { "class": "compose" });
+  var input = el("textarea", { rows: "1", "aria-label": t("placeholder"), placeholder: t("placeholder"), maxlength: "4000" });
+  var sendBtn = el("button", { "class": "btn", type: "submit" }, t("send"));
+  form.appendChild(input); form.appendChild(sendBtn);
+  [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, form].forEach(function (n) { panel.appendChild(n); });
+  wrap.appendChild(panel); wrap.appendChild(launch);
+  function setColor(c) { S.color = c; wrap.style.setProperty("--c", c); }
+  setColor("#2563eb");
+
+  function toggle(open) {
+    panel.hidden = !open; launch.setAttribute("aria-expanded", open ? "true" : "false");
+    launch.setAttribute("aria-label", open ? t("close") : t("open"));
+    if (open) { input.focus(); markRead(); } else launch.focus();
+  }
+  launch.addEventListener("click", function () { toggle(panel.hidden); });
+  closeBtn.addEventListener("click", function () { toggle(false); });
+  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") toggle(false); });
+
+  // --- rendering --------------------------------------------------------------------
+  function senderLabel(m) { return m.sender === "visitor" ? t("you") : m.sender === "bot" ? t("bot") : m.sender === "agent" ? (m.author_name || t("agent")) : ""; }
+  function bubble(m, extraClass) {
+    var li = el("li", { "class": "m " + m.sender + (extraClass ? " " + extraClass : "") });
+    if (m.sender !== "system" && m.sender !== "visitor") li.appendChild(el("span", { "class": "who" }, senderLabel(m)));
+    li.appendChild(document.createTextNode(m.body));
+    (m.citations || []).forEach(function (c) {
+      var s = el("span", { "class": "cite" }); var a = el("a", { target: "_blank", rel: "noopener noreferrer" }, "↗ " + (c.title || ""));
+      if (/^https?:\/\//.test(c.url || "")) a.href = c.url; s.appendChild(a); li.appendChild(s);
+    });
+    if (m.seq) li.dataset.seq = m.seq;
+    if (m.client_msg_id) li.dataset.cmid = m.client_msg_id;
+    return li;
+  }
+  function insertBySeq(li, seq) {
+    var after = null;
+    Array.prototype.forEach.call(log.children, function (n) { if (!after && n.dataset.seq && +n.dataset.seq > seq) after = n; });
+    if (!after) { after = log.querySelector(".pending, .stream"); }
+    log.insertBefore(li, after); log.scrollTop = log.scrollHeight;
+  }
+  function renderMessage(m) {
+    if (m.conversation_id !== S.viewing) return;
+    if (S.msgs[m.seq]) return;
+    S.msgs[m.seq] = m;
+    var pend = m.client_msg_id && log.querySelector('.pending[data-cmid="' + CSS.escape(m.client_msg_id) + '"]');
+    if (pend) pend.remove();
+    if (m.sender === "bot" && m.reply_to && S.streams[m.reply_to]) { S.streams[m.reply_to].remove(); delete S.streams[m.reply_to]; }
+    insertBySeq(bubble(m), m.seq);
+  }
+  function renderPending(o) {
+    if (log.querySelector('[data-cmid="' + CSS.escape(o.client_msg_id) + '"]')) return;
+    var li = bubble({ sender: "visitor", body: o.body, client_msg_id: o.client_msg_id }, "pending");
+    li.title = t("sending"); log.appendChild(li); log.scrollTop = log.scrollHeight;
+  }
+  function lastSeq(cid) { return S.seqs[cid] || 0; }
+  function noteSeq(cid, seq) {
+    if (seq === lastSeq(cid) + 1) { S.seqs[cid] = seq; save("seqs", S.seqs); return true; }
+    return seq <= lastSeq(cid);
+  }
+  function accept(m) {
+    // Contiguity: a message past a gap triggers a replay from the database.
+    if (!noteSeq(m.conversation_id, m.seq)) { send({ type: "sync", conversation_id: m.conversation_id, after_seq: lastSeq(m.conversation_id) }); return; }
+    renderMessage(m); markRead();
+  }
+  function setConversation(c) {
+    if (!c) return;
+    var i = S.convs.findIndex(function (x) { return x.id === c.id; });
+    if (i >= 0) S.convs[i] = c; else S.convs.unshift(c);
+    if (S.conv === c.id || S.conv === null) {
+      if (S.conv !== c.id) { S.conv = c.id; save("conv", c.id); }
+      if (S.viewing === null) S.viewing = c.id;
+    }
+    if (c.id === S.viewing) {
+      csatBox.hidden = !(c.status === "resolved" && c.csat_state === "requested");
+      if (c.status === "resolved") status.textContent = t("resolved");
+      else if (c.handled_by === "human" && status.textContent === t("resolved")) status.textContent = "";
+    }
+  }
+  function showView(cid) {
+    S.viewing = cid; S.msgs = {}; log.textContent = ""; S.streams = {};
+    S.seqs[cid] = 0;
+    send({ type: "sync", conversation_id: cid, after_seq: 0 });
+    var c = S.convs.find(function (x) { return x.id === cid; }); if (c) setConversation(c);
+    if (cid === S.conv) S.outbox.forEach(renderPending);
+  }
+
+  // --- socket -----------------------------------------------------------------------
+  function send(frame) { if (S.ws && S.ws.readyState === 1 && (S.ready || frame.type === "hello")) { S.ws.send(JSON.stringify(frame)); return true; } return false; }
+  function connect() {
+    status.textContent = t("connecting");
+    var ws = new WebSocket(BASE.replace(/^http/, "ws") + "/ws/widget/" + encodeURIComponent(KEY) + "/");
+    S.ws = ws; S.ready = false;
+    ws.onopen = function () {
+      var resume = []; if (S.conv) resume.push([S.conv, lastSeq(S.conv)]);
+      ws.send(JSON.stringify({ type: "hello", token: S.token || "", user_id: USER_ID, user_hash: USER_HASH,
+        name: script.getAttribute("data-name") || opts.name || "", attributes: opts.attributes || {}, language: navigator.language || "", resume: resume }));
+    };
+    ws.onmessage = function (e) { var f; try { f = JSON.parse(e.data); } catch (x) { return; } onFrame(f); };
+    ws.onclose = function (e) {
+      S.ready = false; status.textContent = t("offline");
+      var delay = S.backoff * (0.5 + Math.random()); S.backoff = Math.min(S.backoff * 2, 30000);
+      if (e.code === 4403 || e.code === 4404) delay = Math.max(delay, 30000);
+      setTimeout(connect, delay);
+    };
+  }
+  function flushOutbox() { S.outbox.forEach(function (o) { send({ type: "message", client_msg_id: o.client_msg_id, body: o.body, conversation_id: o.conversation_id }); }); }
+  function onFrame(f) {
+    switch (f.type) {
+      case "ready":
+        S.ready = true; S.backoff = 500; S.badTokens = 0; status.textContent = "";
+        if (f.token) { S.token = f.token; save("token", f.token); }
+        if (f.widget) { setColor(f.widget.color || S.color); title.textContent = f.widget.name || t("title"); if (f.widget.locale) lang = f.widget.locale; }
+        S.convs = f.conversations || [];
+        var known = S.conv && S.convs.some(function (c) { return c.id === S.conv; });
+        if (!known) {
+          var open = S.convs.find(function (c) { return c.status !== "resolved"; }) || S.convs[0];
+          S.conv = open ? open.id : null; save("conv", S.conv); S.seqs = {}; save("seqs", S.seqs);
+          S.viewing = S.conv; log.textContent = ""; S.msgs = {};
+          if (S.conv) send({ type: "sync", conversation_id: S.conv, after_seq: 0 });
+          else if (f.widget && f.widget.greeting) log.appendChild(bubble({ sender: "bot", body: f.widget.greeting }));
+        } else if (S.viewing === null) S.viewing = S.conv;
+        S.convs.forEach(function (c) { if (c.id === S.viewing) setConversation(c); });
+        pastBtn.hidden = S.convs.filter(function (c) { return c.status === "resolved"; }).length === 0;
+        S.outbox.forEach(renderPending); flushOutbox();
+        break;
+      case "replay":
+        setConversation(f.conversation);
+        f.messages.forEach(function (m) { if (m.seq > lastSeq(m.conversation_id)) { S.seqs[m.conversation_id] = m.seq; } renderMessage(m); });
+        save("seqs", S.seqs);
+        if (!f.complete) send({ type: "sync", conversation_id: f.conversation_id, after_seq: lastSeq(f.conversation_id) });
+        markRead();
+        break;
+      case "ack":
+        S.outbox = S.outbox.filter(function (o) { return o.client_msg_id !== f.client_msg_id; }); save("outbox", S.outbox);
+        if (S.conv !== f.conversation.id) {
+          S.conv = f.conversation.id; save("conv", S.conv);
+          if (S.viewing !== S.conv) { S.viewing = S.conv; log.textContent = ""; S.msgs = {}; S.outbox.forEach(renderPending); }
+        }
+        setConversation(f.conversation);
+        accept(f.message);
+        break;
+      case "message":
+        if (f.conversation) setConversation(f.conversation);
+        typingEl.hidden = true;
+        accept(f.message);
+        break;
+      case "chunk":
+        if (f.conversation_id !== S.viewing) break;
+        var s = S.streams[f.reply_to];
+        if (!s) { s = bubble({ sender: "bot", body: "" }, "stream"); S.streams[f.reply_to] = s; log.appendChild(s); }
+        s.appendChild(document.createTextNode(f.text)); log.scrollTop = log.scrollHeight;
+        break;
+      case "stream_cancel":
+        if (S.streams[f.reply_to]) { S.streams[f.reply_to].remove(); delete S.streams[f.reply_to]; }
+        break;
+      case "conversation": setConversation(f.conversation); break;
+      case "handoff":
+        if (f.conversation) setConversation(f.conversation);
+        if (f.agents_online && f.position) { status.textContent = t("queue", { n: f.position }); emailBox.hidden = true; }
+        else if (!f.agents_online) { status.textContent = ""; emailBox.hidden = false; }
+        break;
+      case "typing": if (f.side === "agent" && f.conversation_id === S.viewing) { typingEl.hidden = !f.on; } break;
+      case "read":
+        if (f.side === "agent" && f.conversation_id === S.viewing) {
+          var old = log.querySelector(".seen"); if (old) old.remove();
+          var mine = log.querySelectorAll(".m.visitor[data-seq]"), last = null;
+          Array.prototype.forEach.call(mine, function (n) { if (+n.dataset.seq <= f.seq) last = n; });
+          if (last) last.after(el("li", { "class": "seen" }, t("seen")));
+        }
+        break;
+      case "email_saved": emailBox.hidden = true; status.textContent = t("saved", { e: f.email }); break;
+      case "csat_saved": csatBox.hidden = true; status.textContent = t("thanks"); break;
+      case "error":
+        if (f.code === "bad_token" || f.code === "bad_identity") {
+          S.token = ""; save("token", ""); S.conv = null; save("conv", null); S.seqs = {}; save("seqs", {});
+          S.badTokens += 1;
+        } else if (f.ref) {
+          var p = log.querySelector('.pending[data-cmid="' + CSS.escape(String(f.ref)) + '"]');
+          if (p && f.code !== "rate_limited") {
+            p.classList.add("failed"); p.classList.remove("pending"); p.title = t("error", { m: f.message });
+            S.outbox = S.outbox.filter(function (o) { return o.client_msg_id !== f.ref; }); save("outbox", S.outbox);
+            status.textContent = t("error", { m: f.message });
+          } else if (f.code === "rate_limited") { status.textContent = f.message; setTimeout(flushOutbox, 5000); }
+        } else { status.textContent = f.message; }
+        break;
+    }
+  }
+  function markRead() {
+    if (panel.hidden || !S.viewing) return;
+    var seq = lastSeq(S.viewing); if (seq && seq !== S.readSent) { S.readSent = seq; send({ type: "read", conversation_id: S.viewing, seq: seq }); }
+  }
+  function newId() { return "v-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 10); }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = input.value.trim(); if (!body) return;
+    if (S.viewing !== S.conv) showView(S.conv);
+    var c = S.convs.find(function (x) { return x.id === S.conv; });
+    var o = { client_msg_id: newId(), body: body, conversation_id: c && c.status !== "resolved" ? S.conv : null };
+    S.outbox.push(o); save("outbox", S.outbox); renderPending(o); input.value = "";
+    send({ type: "message", client_msg_id: o.client_msg_id, body: o.body, conversation_id: o.conversation_id });
+    sendTyping(false);
+  });
+  input.addEventListener("keydown", function (e) { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); } });
+  var typingOn = false, typingTimer = null;
+  function sendTyping(on) {
+    if (!S.conv) return;
+    if (on !== typingOn) { typingOn = on; send({ type: "typing", conversation_id: S.conv, on: on }); }
+    clearTimeout(typingTimer); if (on) typingTimer = setTimeout(function () { sendTyping(false); }, 3000);
+  }
+  input.addEventListener("input", function () { sendTyping(true); });
+  humanBtn.addEventListener("click", function () { send({ type: "handoff", conversation_id: S.conv }); });
+  emailBox.addEventListener("submit", function (e) { e.preventDefault(); send({ type: "email", email: emailIn.value }); });
+  csatBox.addEventListener("submit", function (e) {
+    e.preventDefault(); if (!rating) return;
+    send({ type: "csat", conversation_id: S.viewing, rating: rating, comment: csatComment.value });
+  });
+  pastBtn.addEventListener("click", function () {
+    pastList.textContent = ""; pastList.hidden = !pastList.hidden; if (pastList.hidden) return;
+    S.convs.forEach(function (c) {
+      var li = el("li"); var b = el("button", { type: "button" }, "#" + c.id + " · " + (c.preview || "") + " · " + c.status);
+      b.addEventListener("click", function () { pastList.hidden = true; showView(c.id); }); li.appendChild(b); pastList.appendChild(li);
+    });
+  });
+  window.addEventListener("online", function () { if (!S.ws || S.ws.readyState > 1) { S.backoff = 500; connect(); } });
+
+  function mount() { document.body.appendChild(host); connect(); }
+  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  window.Kefu = { open: function () { toggle(true); }, close: function () { toggle(false); } };
+})();
