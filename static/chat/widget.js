@@ -41,7 +41,7 @@
 
   // --- state ------------------------------------------------------------------------
   var S = {
-    token: load("token", ""), conv: load("conv", null), seqs: load("seqs", {}), outbox: load("outbox", []),
+    token: load("token", ""), conv: load("conv", null), seqs: {}, outbox: load("outbox", []),  // seqs in memory: a fresh page replays it all, a reconnect only the gap
     msgs: {}, streams: {}, convs: [], viewing: null, ws: null, ready: false, backoff: 500, badTokens: 0, color: "#2563eb"
   };
 
@@ -158,7 +158,7 @@
   }
   function lastSeq(cid) { return S.seqs[cid] || 0; }
   function noteSeq(cid, seq) {
-    if (seq === lastSeq(cid) + 1) { S.seqs[cid] = seq; save("seqs", S.seqs); return true; }
+    if (seq === lastSeq(cid) + 1) { S.seqs[cid] = seq; return true; }
     return seq <= lastSeq(cid);
   }
   function accept(m) {
@@ -176,7 +176,7 @@
     }
     if (c.id === S.viewing) {
       csatBox.hidden = !(c.status === "resolved" && c.csat_state === "requested");
-      if (c.status === "resolved") status.textContent = t("resolved");
+      if (c.status === "resolved") status.textContent = c.csat_state === "answered" ? t("thanks") : t("resolved");
       else if (c.handled_by === "human" && status.textContent === t("resolved")) status.textContent = "";
     }
   }
@@ -218,7 +218,7 @@
         var known = S.conv && S.convs.some(function (c) { return c.id === S.conv; });
         if (!known) {
           var open = S.convs.find(function (c) { return c.status !== "resolved"; }) || S.convs[0];
-          S.conv = open ? open.id : null; save("conv", S.conv); S.seqs = {}; save("seqs", S.seqs);
+          S.conv = open ? open.id : null; save("conv", S.conv); S.seqs = {};
           S.viewing = S.conv; log.textContent = ""; S.msgs = {};
           if (S.conv) send({ type: "sync", conversation_id: S.conv, after_seq: 0 });
           else if (f.widget && f.widget.greeting) log.appendChild(bubble({ sender: "bot", body: f.widget.greeting }));
@@ -230,7 +230,7 @@
       case "replay":
         setConversation(f.conversation);
         f.messages.forEach(function (m) { if (m.seq > lastSeq(m.conversation_id)) { S.seqs[m.conversation_id] = m.seq; } renderMessage(m); });
-        save("seqs", S.seqs);
+       
         if (!f.complete) send({ type: "sync", conversation_id: f.conversation_id, after_seq: lastSeq(f.conversation_id) });
         markRead();
         break;
@@ -276,7 +276,7 @@
       case "csat_saved": csatBox.hidden = true; status.textContent = t("thanks"); break;
       case "error":
         if (f.code === "bad_token" || f.code === "bad_identity") {
-          S.token = ""; save("token", ""); S.conv = null; save("conv", null); S.seqs = {}; save("seqs", {});
+          S.token = ""; save("token", ""); S.conv = null; save("conv", null); S.seqs = {};
           S.badTokens += 1;
         } else if (f.ref) {
           var p = log.querySelector('.pending[data-cmid="' + CSS.escape(String(f.ref)) + '"]');
