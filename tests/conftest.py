@@ -43,6 +43,21 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
             test["NAME"] = f"test_{settings.DATABASES[alias]['NAME']}_{os.getpid()}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_stray_connections_at_the_end(django_db_setup, django_db_blocker):
+    """Threads of database_sync_to_async and killed subprocesses can leave sessions open,
+    which would keep the test database from being dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(autouse=True)
 def _tasks_in_process_unless_celery_test(request, settings):
     # Only tests marked `celery` talk to a real worker; the rest must not leave tasks

@@ -51,7 +51,7 @@ class Worker:
         self.queues, self.log_path, self.env = queues, log_path, env
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, ready_timeout: float = 60) -> None:
+    def start(self, ready_timeout: float = 180) -> None:
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", self.queues, "--concurrency", "1",
