@@ -32,13 +32,14 @@ services:
 	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /tmp
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -q && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "services did not come up"; exit 1
 
+# Translations: the compiled .mo is committed; this refreshes it after editing the .po.
 messages: install
-	cd tenants && ../$(PY) ../manage.py compilemessages -l zh_Hans >/dev/null 2>&1 || true
-	$(PY) manage.py compilemessages -l zh_Hans >/dev/null
+	$(PY) manage.py compilemessages -l zh_Hans --ignore=.venv
 
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_history
 	KEFU_DEBUG=1 KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --workers 1
 
 lint: install
@@ -56,3 +57,10 @@ bench-intent: install
 
 bench-answer: install
 	$(PY) -m ml.bench.answer
+
+# Starts its own production-style stack (uvicorn, PostgreSQL, Redis channel layer).
+bench-chat: install services
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench REDIS_URL=$(TEST_REDIS_URL) $(PY) -m chat.bench
+
+bench-dashboard: install services
+	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) -m chat.reporting.bench
