@@ -24,6 +24,9 @@ from tenants.models import Tenant
 
 CHUNK = 2000
 LATE_COMMIT_LOOKBACK = dt.timedelta(minutes=15)
+# Roll-up levels: widget_id 0 = all widgets, agent_id -1 = all agents (0 = no agent).
+ALL_WIDGETS = 0
+ALL_AGENTS = -1
 
 
 def tenant_zone(tenant: Tenant) -> ZoneInfo:
@@ -115,6 +118,32 @@ def _fold_chunk(tenant: Tenant, conv_ids: list[int], now: dt.datetime, zone: Zon
     return out
 
 
+def _add(g: dict[str, Any], f: dict[str, Any]) -> None:
+    g["conversations"] += 1
+    if f["bot_involved"]:
+        g["bot_involved"] += 1
+        if f["handed_off"]:
+            g["handed_off"] += 1
+            g["handoff_reasons"][f["handoff_reason"] or "unknown"] += 1
+    for flag in ("ai_resolved", "ai_pending", "human_replied", "resolved", "reopened", "csat_surveyed"):
+        if f[flag]:
+            g[flag] += 1
+    if f["csat_rating"] is not None:
+        g["csat_answered"] += 1
+        g["csat_ratings"][str(f["csat_rating"])] += 1
+        if f["csat_rating"] >= 4:
+            g["csat_positive"] += 1
+    if f["knowledge_gap"]:
+        g["knowledge_gaps"] += 1
+        g["gap_intents"][f["intent"] or ""] += 1
+    g["frt_values"].extend(f["frt_values"] or [])
+    g["resolution_values"].extend(f["resolution_values"] or [])
+    if f["sentiment"]:
+        g["sentiments"][f["sentiment"]] += 1
+    if f["intent"]:
+        g["intents"][f["intent"]] += 1
+
+
 def _sum_days(tenant: Tenant, days: set[dt.date]) -> int:
     """Re-sum DailyRollup rows of `days` from the facts."""
     if not days:
@@ -129,44 +158,27 @@ def _sum_days(tenant: Tenant, days: set[dt.date]) -> int:
             "ai_pending", "human_replied", "resolved", "reopened", "csat_surveyed", "csat_rating", "knowledge_gap",
             "frt_values", "resolution_values", "sentiment", "intent",
         ).iterator(chunk_size=5000):
-            key = (f["day"], f["widget_id"], f["agent_id"] or 0)
-            g = groups.get(key)
-            if g is None:
-                g = groups[key] = {
-                    "conversations": 0, "bot_involved": 0, "handed_off": 0, "ai_resolved": 0, "ai_pending": 0,
-                    "human_replied": 0, "resolved": 0, "reopened": 0, "csat_surveyed": 0, "csat_answered": 0,
-                    "csat_positive": 0, "knowledge_gaps": 0, "frt_values": [], "resolution_values": [],
-                    **{c: Counter() for c in counters},
-                }
-            g["conversations"] += 1
-            if f["bot_involved"]:
-                g["bot_involved"] += 1
-                if f["handed_off"]:
-                    g["handed_off"] += 1
-                    g["handoff_reasons"][f["handoff_reason"] or "unknown"] += 1
-            for flag in ("ai_resolved", "ai_pending", "human_replied", "resolved", "reopened", "csat_surveyed"):
-                if f[flag]:
-                    g[flag] += 1
-            if f["csat_rating"] is not None:
-                g["csat_answered"] += 1
-                g["csat_ratings"][str(f["csat_rating"])] += 1
-                if f["csat_rating"] >= 4:
-                    g["csat_positive"] += 1
-            if f["knowledge_gap"]:
-                g["knowledge_gaps"] += 1
-                g["gap_intents"][f["intent"] or ""] += 1
-            g["frt_values"].extend(f["frt_values"] or [])
-            g["resolution_values"].extend(f["resolution_values"] or [])
-            if f["sentiment"]:
-                g["sentiments"][f["sentiment"]] += 1
-            if f["intent"]:
-                g["intents"][f["intent"]] += 1
+            # Three levels: (day, widget, agent), (day, widget, ALL_AGENTS), (day, ALL_WIDGETS, ALL_AGENTS).
+            for key in (
+                (f["day"], f["widget_id"], f["agent_id"] or 0),
+                (f["day"], f["widget_id"], ALL_AGENTS),
+                (f["day"], ALL_WIDGETS, ALL_AGENTS),
+            ):
+                g = groups.get(key)
+                if g is None:
+                    g = groups[key] = {
+                        "conversations": 0, "bot_involved": 0, "handed_off": 0, "ai_resolved": 0, "ai_pending": 0,
+                        "human_replied": 0, "resolved": 0, "reopened": 0, "csat_surveyed": 0, "csat_answered": 0,
+                        "csat_positive": 0, "knowledge_gaps": 0, "frt_values": [], "resolution_values": [],
+                        **{c: Counter() for c in counters},
+                    }
+                _add(g, f)
     rows = []
     for (day, widget_id, agent_id), g in groups.items():
         for c in counters:
             g[c] = dict(g[c])
-        g["frt_values"] = sorted(g["frt_values"])
-        g["resolution_values"] = sorted(g["resolution_values"])
+        g["frt_values"] = sorted(round(v, 1) for v in g["frt_values"])
+        g["resolution_values"] = sorted(round(v, 1) for v in g["resolution_values"])
         rows.append(DailyRollup(tenant_id=tenant.pk, day=day, widget_id=widget_id, agent_id=agent_id, **g))
     with transaction.atomic():
         DailyRollup.objects.for_tenant(tenant).filter(day__in=day_list).delete()

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from chat.reporting.compute import percentile
 from chat.reporting.models import ConversationFact, DailyRollup, RollupState
-from chat.reporting.rollups import tenant_zone
+from chat.reporting.rollups import ALL_AGENTS, ALL_WIDGETS, tenant_zone
 from tenants.models import Tenant
 
 MAX_DAYS = 731
@@ -66,6 +66,15 @@ def parse_filters(*, tenant: Tenant, params: Any, today: dt.date | None = None) 
     return Filters(start=start, end=end, widget_id=_int(params.get("widget")), agent_id=_int(params.get("agent")), group=group)
 
 
+def _rollup_rows(qs: QuerySet, f: Filters) -> QuerySet:
+    """Pick the coarsest roll-up level that answers the filters."""
+    qs = qs.filter(day__gte=f.start, day__lte=f.end)
+    if f.agent_id is None:
+        return qs.filter(widget_id=f.widget_id if f.widget_id is not None else ALL_WIDGETS, agent_id=ALL_AGENTS)
+    qs = qs.filter(agent_id=f.agent_id).exclude(widget_id=ALL_WIDGETS)
+    return qs.filter(widget_id=f.widget_id) if f.widget_id is not None else qs
+
+
 def _scoped(qs: QuerySet, f: Filters) -> QuerySet:
     qs = qs.filter(day__gte=f.start, day__lte=f.end)
     if f.widget_id is not None:
@@ -108,7 +117,7 @@ def _histogram(values: list[float]) -> list[int]:
 
 
 def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
-    rows = _scoped(DailyRollup.objects.for_tenant(tenant), filters).values(
+    rows = _rollup_rows(DailyRollup.objects.for_tenant(tenant), filters).values(
         "day", *COUNTS, *MAPS, "frt_values", "resolution_values"
     )
     tot: dict[str, Any] = {c: 0 for c in COUNTS}

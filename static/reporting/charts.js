@@ -91,7 +91,7 @@
   function hist(id, counts, edges) {
     var host = document.getElementById(id);
     if (!host) return;
-    var g = svg(host), pad = { l: 36, r: 8, t: 8, b: 22 };
+    var g = svg(host), pad = { l: 36, r: 8, t: 18, b: 22 };
     var W = g.w - pad.l - pad.r, H = g.h - pad.t - pad.b, max = Math.max.apply(null, counts.concat([1]));
     var labels = ["<" + fmtDur(edges[0])];
     for (var i = 1; i < edges.length; i++) labels.push(fmtDur(edges[i - 1]) + "–" + fmtDur(edges[i]));
