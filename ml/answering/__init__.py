@@ -1,0 +1,1 @@
+"""Answering: grounding checks, prompts, and the answer pipeline."""
