@@ -218,7 +218,8 @@ class Action(TenantOwnedModel):
     auth_header_name = models.CharField(max_length=80, blank=True)
     auth_header_value = models.CharField(max_length=500, blank=True)  # secret: write-only
     parameters = models.JSONField(default=list, blank=True)
-    trigger_intents = models.ManyToManyField(Intent, blank=True, related_name="actions")
+    # Names of the intents that trigger this action (kept in step when an intent is renamed).
+    trigger_intents = models.JSONField(default=list, blank=True)
     response_template = models.TextField(
         blank=True, help_text="e.g. 'Order {order_number} is {status}.' — fields from the JSON response"
     )

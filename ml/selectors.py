@@ -109,11 +109,11 @@ def policy_dict(*, tenant: Tenant | int) -> dict[str, Any]:
 
 
 def action_list(*, tenant: Tenant) -> QuerySet[Action]:
-    return Action.objects.for_tenant(tenant).prefetch_related("trigger_intents").order_by("name")
+    return Action.objects.for_tenant(tenant).order_by("name")
 
 
 def active_actions(*, tenant: Tenant | int) -> QuerySet[Action]:
-    return Action.objects.for_tenant(tenant).filter(is_active=True).prefetch_related("trigger_intents").order_by("name")
+    return Action.objects.for_tenant(tenant).filter(is_active=True).order_by("name")
 
 
 def action_get(*, tenant: Tenant, action_id: int) -> Action | None:

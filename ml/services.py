@@ -206,6 +206,8 @@ def embed_article(*, tenant_id: int, article_id: int) -> int:
         KnowledgeChunk.objects.for_tenant(tenant_id).filter(article=article).delete()
         return 0
     revision = article.revision
+    if article.embedded_revision == revision:
+        return 0  # already done (redelivered or duplicate task)
     texts = chunk_markdown(article.body)
     vectors = encode([f"{article.title}\n{t}" for t in texts]) if texts else None
     with transaction.atomic():
@@ -343,8 +345,16 @@ def update_intent(*, actor: Membership, intent_id: int, name: str, description: 
     name = _intent_name(name)
     if Intent.objects.for_tenant(actor.tenant).filter(name=name).exclude(pk=intent_id).exists():
         raise ServiceError(_("An intent with this name exists."), code="duplicate")
+    old_name = intent.name
     intent.name, intent.description, intent.escalates = name, description.strip()[:300], escalates
     intent.save(update_fields=["name", "description", "escalates"])
+    if old_name != name:  # keep action triggers in step
+        for action in Action.objects.for_tenant(actor.tenant):
+            if old_name not in (action.trigger_intents or []):
+                continue
+            action.trigger_intents = sorted({name if n == old_name else n for n in action.trigger_intents})
+            action.save(update_fields=["trigger_intents"])
+        bump_revision(tenant=actor.tenant, config=True)
     bump_revision(tenant=actor.tenant, intents=True)
     return intent
 
@@ -510,11 +520,12 @@ def _set_triggers(action: Action, intent_names: list[str] | str | None) -> None:
     if intent_names is None:
         return
     names = [n.strip() for n in (intent_names.split(",") if isinstance(intent_names, str) else intent_names) if str(n).strip()]
-    intents = list(Intent.objects.for_tenant(action.tenant_id).filter(name__in=names))
-    missing = set(names) - {i.name for i in intents}
+    known = set(Intent.objects.for_tenant(action.tenant_id).filter(name__in=names).values_list("name", flat=True))
+    missing = set(names) - known
     if missing:
         raise ServiceError(_("Unknown intents: %(n)s") % {"n": ", ".join(sorted(missing))})
-    action.trigger_intents.set(intents)
+    action.trigger_intents = sorted(set(names))
+    action.save(update_fields=["trigger_intents"])
 
 
 @transaction.atomic

@@ -299,6 +299,6 @@ def _load_config(tenant: Any) -> tuple[dict[str, Any], list[ActionSpec], dict[st
             read_only=action.read_only, needs_approval=action.needs_approval, timeout_s=action.timeout_s,
         )
         actions.append(spec)
-        for intent in action.trigger_intents.all():
-            by_intent.setdefault(intent.name, []).append(spec)
+        for intent_name in action.trigger_intents or []:
+            by_intent.setdefault(str(intent_name), []).append(spec)
     return policy, actions, by_intent

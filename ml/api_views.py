@@ -1,0 +1,231 @@
+"""The ml API: articles, imports, intents, AI policy, actions, model versions.
+Thin: one service or selector call per handler; objects fetched through the tenant base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ml import selectors, services
+from ml.models import Action, AIPolicy, Intent, IntentExample, KnowledgeArticle, KnowledgeImport, ModelVersion
+from ml.serializers import (
+    ActionSerializer,
+    ArticleSerializer,
+    ExamplesSerializer,
+    ImportCreateSerializer,
+    ImportSerializer,
+    IntentSerializer,
+    ModelVersionSerializer,
+    PolicySerializer,
+)
+from tenants.api import TenantViewSet
+from tenants.api_views import AdminActorMixin, raise_api_error
+from tenants.errors import ServiceError
+
+
+class ArticleViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = KnowledgeArticle
+    serializer_class = ArticleSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.filter(deleted_at__isnull=True).order_by("-updated_at")
+
+    @extend_schema(request=ArticleSerializer, responses={201: ArticleSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = ArticleSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            article = services.create_article(actor=self.actor(), title=v["title"], body=v["body"],
+                                              tags=v.get("tags", []), status=v.get("status", "draft"),
+                                              language=v.get("language", "en"))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ArticleSerializer(article).data, status=status.HTTP_201_CREATED)
+
+    def _update(self, request: Request, partial: bool) -> Response:
+        article: KnowledgeArticle = self.get_object()  # type: ignore[assignment]
+        data = ArticleSerializer(article, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        v = {**ArticleSerializer(article).data, **data.validated_data}
+        try:
+            article = services.update_article(actor=self.actor(), article_id=article.pk, title=v["title"],
+                                              body=v["body"], tags=v["tags"], status=v["status"],
+                                              language=v["language"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ArticleSerializer(article).data)
+
+    @extend_schema(request=ArticleSerializer, responses=ArticleSerializer)
+    def update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        return self._update(request, partial=False)
+
+    @extend_schema(request=ArticleSerializer, responses=ArticleSerializer)
+    def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        return self._update(request, partial=True)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        article = self.get_object()
+        try:
+            services.delete_article(actor=self.actor(), article_id=article.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class KnowledgeImportViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = KnowledgeImport
+    serializer_class = ImportSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.defer("items").order_by("-created_at")
+
+    @extend_schema(request={"multipart/form-data": ImportCreateSerializer}, responses={201: ImportSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = ImportCreateSerializer(data={"kind": request.data.get("kind"), "file": request.FILES.getlist("file"),
+                                            "publish": request.data.get("publish", True)})
+        data.is_valid(raise_exception=True)
+        files = [(f.name, f.read()) for f in data.validated_data["file"]]
+        try:
+            job = services.start_import(actor=self.actor(), kind=data.validated_data["kind"], files=files,
+                                        publish=data.validated_data["publish"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ImportSerializer(job).data, status=status.HTTP_201_CREATED)
+
+
+class IntentViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Intent
+    serializer_class = IntentSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        examples = IntentExample.objects.for_tenant(self.tenant).order_by("pk")
+        return queryset.prefetch_related(Prefetch("examples", queryset=examples)).order_by("name")
+
+    @extend_schema(request=IntentSerializer, responses={201: IntentSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = IntentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            intent = services.create_intent(actor=self.actor(), name=v["name"], description=v.get("description", ""),
+                                            escalates=v.get("escalates", False), examples=v.get("examples", []))
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(IntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=IntentSerializer, responses=IntentSerializer)
+    def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        intent: Intent = self.get_object()  # type: ignore[assignment]
+        data = IntentSerializer(intent, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            intent = services.update_intent(actor=self.actor(), intent_id=intent.pk, name=v.get("name", intent.name),
+                                            description=v.get("description", intent.description),
+                                            escalates=v.get("escalates", intent.escalates))
+            if v.get("examples"):
+                services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=v["examples"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(IntentSerializer(intent).data)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        intent = self.get_object()
+        try:
+            services.delete_intent(actor=self.actor(), intent_id=intent.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=ExamplesSerializer, responses=IntentSerializer)
+    @action(detail=True, methods=["post"], url_path="examples")
+    def examples(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        intent: Intent = self.get_object()  # type: ignore[assignment]
+        data = ExamplesSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=data.validated_data["texts"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(IntentSerializer(intent).data)
+
+
+class PolicyViewSet(AdminActorMixin, TenantViewSet):
+    """The tenant's AI policy (one per tenant): GET and PATCH/PUT on /ai-policy/."""
+
+    model = AIPolicy
+    serializer_class = PolicySerializer
+
+    @extend_schema(responses=PolicySerializer)
+    def retrieve(self, request: Request, tenant_slug: str) -> Response:
+        return Response(PolicySerializer(selectors.policy_get(tenant=self.tenant)).data)
+
+    @extend_schema(request=PolicySerializer, responses=PolicySerializer)
+    def partial_update(self, request: Request, tenant_slug: str) -> Response:
+        data = PolicySerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            policy = services.update_policy(actor=self.actor(), **data.validated_data)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(PolicySerializer(policy).data)
+
+    @extend_schema(request=PolicySerializer, responses=PolicySerializer)
+    def update(self, request: Request, tenant_slug: str) -> Response:
+        return self.partial_update(request, tenant_slug)
+
+
+class ActionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = Action
+    serializer_class = ActionSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("name")
+
+    @extend_schema(request=ActionSerializer, responses={201: ActionSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = ActionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        try:
+            obj = services.create_action(actor=self.actor(), **v)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ActionSerializer(obj).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ActionSerializer, responses=ActionSerializer)
+    def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        obj: Action = self.get_object()  # type: ignore[assignment]
+        data = ActionSerializer(obj, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        v = dict(data.validated_data)
+        try:
+            obj = services.update_action(actor=self.actor(), action_id=obj.pk, **v)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ActionSerializer(obj).data)
+
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        obj = self.get_object()
+        try:
+            services.delete_action(actor=self.actor(), action_id=obj.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModelVersionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    model = ModelVersion
+    serializer_class = ModelVersionSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("-version")

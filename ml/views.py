@@ -1,0 +1,194 @@
+"""Portal pages: Knowledge (list, edit, import with progress) and AI (policy, intents and
+examples, actions, model versions). Thin: parse, call one service, redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+from ml import selectors, services, training
+from ml.models import ArticleStatus, ImportStatus, UnsupportedLanguage
+from ml.public_views import render_markdown
+from tenants.portal import TenantPortalView
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+class KnowledgeView(TenantPortalView):
+    template_name = "ml/knowledge.html"
+    nav_section = "knowledge"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.get("q", "").strip()
+        status = self.request.GET.get("status", "")
+        imports = list(selectors.import_list(tenant=self.tenant))
+        context.update(
+            articles=selectors.article_list(tenant=self.tenant, query=query, status=status)[:200],
+            imports=imports,
+            import_running=any(i.status in (ImportStatus.PENDING, ImportStatus.RUNNING) for i in imports),
+            q=query, status=status, statuses=ArticleStatus.choices,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op")
+        actor = self.membership
+        post = request.POST
+        if op == "create":
+            article = self.run_service(request, lambda: services.create_article(
+                actor=actor, title=post.get("title", ""), body=post.get("body", ""), tags=post.get("tags", ""),
+                status=post.get("status", ArticleStatus.DRAFT), language=post.get("language", "en")),
+                _("Article created."))
+            if article and article is not True:
+                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        elif op == "import":
+            files = [(f.name or "upload", f.read()) for f in request.FILES.getlist("file")]
+            self.run_service(request, lambda: services.start_import(
+                actor=actor, kind=post.get("kind", "files"), files=files, publish=post.get("publish") == "on"),
+                _("Import started."))
+        else:
+            messages.error(request, _("Unknown action."))
+        return redirect("ml:knowledge", tenant_slug=self.tenant.slug)
+
+
+class ArticleView(TenantPortalView):
+    template_name = "ml/article.html"
+    nav_section = "knowledge"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        article = selectors.article_get(tenant=self.tenant, article_id=_int(self.kwargs["pk"]))
+        if article is None:
+            raise Http404
+        context.update(article=article, statuses=ArticleStatus.choices,
+                       preview=mark_safe(render_markdown(article.body)))  # noqa: S308 - sanitised by nh3
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        pk = _int(kwargs["pk"])
+        if selectors.article_get(tenant=self.tenant, article_id=pk) is None:
+            raise Http404
+        op = request.POST.get("op")
+        post = request.POST
+        if op == "delete":
+            if self.run_service(request, lambda: services.delete_article(actor=self.membership, article_id=pk),
+                                _("Article deleted.")):
+                return redirect("ml:knowledge", tenant_slug=self.tenant.slug)
+        elif op == "save":
+            self.run_service(request, lambda: services.update_article(
+                actor=self.membership, article_id=pk, title=post.get("title", ""), body=post.get("body", ""),
+                tags=post.get("tags", ""), status=post.get("status", ArticleStatus.DRAFT),
+                language=post.get("language", "en")), _("Article saved."))
+        else:
+            messages.error(request, _("Unknown action."))
+        return redirect("ml:article", tenant_slug=self.tenant.slug, pk=pk)
+
+
+class AIView(TenantPortalView):
+    template_name = "ml/ai.html"
+    nav_section = "ai"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            policy=selectors.policy_get(tenant=self.tenant),
+            intents=selectors.intent_list(tenant=self.tenant),
+            actions=selectors.action_list(tenant=self.tenant),
+            versions=selectors.model_versions(tenant=self.tenant)[:20],
+            training_run=selectors.latest_training_run(tenant=self.tenant),
+            unsupported_choices=UnsupportedLanguage.choices,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op", "")
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            messages.error(request, _("Unknown action."))
+        else:
+            handler(request, request.POST)
+        return redirect("ml:ai", tenant_slug=self.tenant.slug)
+
+    def op_policy(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.update_policy(
+            actor=self.membership,
+            confidence_threshold=post.get("confidence_threshold", ""),
+            handoff_on_out_of_scope=post.get("handoff_on_out_of_scope") == "on",
+            negative_streak=post.get("negative_streak", ""),
+            max_bot_turns=post.get("max_bot_turns", ""),
+            persona=post.get("persona", ""),
+            guardrails=post.get("guardrails", ""),
+            supported_languages=post.get("supported_languages", ""),
+            unsupported_language=post.get("unsupported_language", ""),
+            use_generator=post.get("use_generator") == "on",
+        ), _("AI policy saved."))
+
+    def op_create_intent(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.create_intent(
+            actor=self.membership, name=post.get("name", ""), description=post.get("description", ""),
+            escalates=post.get("escalates") == "on", examples=post.get("examples", "").splitlines()),
+            _("Intent created."))
+
+    def op_update_intent(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.update_intent(
+            actor=self.membership, intent_id=_int(post.get("intent_id")), name=post.get("name", ""),
+            description=post.get("description", ""), escalates=post.get("escalates") == "on"), _("Intent saved."))
+
+    def op_delete_intent(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.delete_intent(
+            actor=self.membership, intent_id=_int(post.get("intent_id"))), _("Intent deleted."))
+
+    def op_add_examples(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.add_examples(
+            actor=self.membership, intent_id=_int(post.get("intent_id")), texts=post.get("examples", "")),
+            _("Examples added."))
+
+    def op_delete_example(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.delete_example(
+            actor=self.membership, example_id=_int(post.get("example_id"))), _("Example deleted."))
+
+    def _action_fields(self, post: Any) -> dict[str, Any]:
+        return {
+            "name": post.get("name", ""), "description": post.get("description", ""),
+            "method": post.get("method", "GET"), "url_template": post.get("url_template", ""),
+            "parameters": post.get("parameters", ""), "auth_header_name": post.get("auth_header_name", ""),
+            "auth_header_value": post.get("auth_header_value", ""),
+            "trigger_intents": post.getlist("trigger_intents"),
+            "response_template": post.get("response_template", ""),
+            "read_only": post.get("read_only") == "on", "needs_approval": post.get("needs_approval") == "on",
+            "timeout_s": post.get("timeout_s", "5"), "is_active": post.get("is_active") == "on",
+        }
+
+    def op_create_action(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.create_action(actor=self.membership, **self._action_fields(post)),
+                         _("Action created."))
+
+    def op_update_action(self, request: HttpRequest, post: Any) -> None:
+        fields = self._action_fields(post)
+        fields["clear_secret"] = post.get("clear_secret") == "on"
+        self.run_service(request, lambda: services.update_action(
+            actor=self.membership, action_id=_int(post.get("action_id")), **fields), _("Action saved."))
+
+    def op_delete_action(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.delete_action(
+            actor=self.membership, action_id=_int(post.get("action_id"))), _("Action deleted."))
+
+    def op_retrain(self, request: HttpRequest, post: Any) -> None:
+        if not self.membership.is_admin:
+            messages.error(request, _("Only owners and admins can do this."))
+            return
+        if training.start_retrain(tenant_id=self.tenant.pk) is None:
+            messages.error(request, _("A retrain is already running."))
+        else:
+            messages.success(request, _("Retraining started."))
