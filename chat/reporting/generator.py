@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from chat.models import Contact, Conversation, Message, ReportingEvent
+from chat.reporting import bulk
 from tenants.models import Tenant
 
 INTENTS = [
@@ -241,10 +242,11 @@ def generate(
                 for (c, _s), conv in zip(sims, convs, strict=True)
                 for e in c.events
             ]
-            ReportingEvent.objects.bulk_create(events, batch_size=5000)
+            bulk.insert(ReportingEvent, events)
             total_events += len(events)
             if with_messages:
-                Message.objects.bulk_create(
+                bulk.insert(
+                    Message,
                     [
                         Message(
                             tenant_id=tenant.pk, conversation_id=conv.pk, seq=i + 1, sender=sender, body=body,
@@ -253,7 +255,6 @@ def generate(
                         for (c, _s), conv in zip(sims, convs, strict=True)
                         for i, (sender, body, at, author) in enumerate(c.messages)
                     ],
-                    batch_size=5000,
                 )
         done += n
     return total_events

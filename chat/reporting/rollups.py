@@ -18,6 +18,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from chat.models import Conversation, Message, ReportingEvent
+from chat.reporting import bulk
 from chat.reporting.compute import Ev, Fact, ai_candidate, fold, verify_ai
 from chat.reporting.models import ConversationFact, DailyRollup, RollupState
 from tenants.models import Tenant
@@ -182,7 +183,7 @@ def _sum_days(tenant: Tenant, days: set[dt.date]) -> int:
         rows.append(DailyRollup(tenant_id=tenant.pk, day=day, widget_id=widget_id, agent_id=agent_id, **g))
     with transaction.atomic():
         DailyRollup.objects.for_tenant(tenant).filter(day__in=day_list).delete()
-        DailyRollup.objects.bulk_create(rows, batch_size=1000)
+        bulk.insert(DailyRollup, rows)
     return len(rows)
 
 
@@ -217,7 +218,7 @@ def refresh_tenant(*, tenant: Tenant, now: dt.datetime | None = None, rebuild: b
         days |= {f.day for f in facts}
         with transaction.atomic():
             existing.delete()
-            ConversationFact.objects.bulk_create(facts, batch_size=1000)
+            bulk.insert(ConversationFact, facts)
     rollups = _sum_days(tenant, days)
     RollupState.objects.for_tenant(tenant).filter(pk=state.pk).update(last_event_id=top, refreshed_at=now)
     return {"conversations": len(ids), "days": len(days), "rollups": rollups}

@@ -6,6 +6,7 @@ and metric returns exactly those conversations (both come from the same facts).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -109,10 +110,7 @@ HISTOGRAM_EDGES = [60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600]
 def _histogram(values: list[float]) -> list[int]:
     counts = [0] * (len(HISTOGRAM_EDGES) + 1)
     for v in values:
-        i = 0
-        while i < len(HISTOGRAM_EDGES) and v >= HISTOGRAM_EDGES[i]:
-            i += 1
-        counts[i] += 1
+        counts[bisect.bisect_right(HISTOGRAM_EDGES, v)] += 1
     return counts
 
 

@@ -11,6 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from chat.reporting import selectors
+from chat.reporting.rollups import tenant_zone
 from chat.reporting.selectors import METRICS, Filters
 from tenants.models import Membership, Widget
 from tenants.portal import TenantPortalView
@@ -182,6 +183,7 @@ class DrilldownView(_ReportingView):
         ctx = self.get_context_data(
             f=f,
             metric_label=label,
+            tz_name=str(tenant_zone(self.tenant)),
             period=period,
             total=total,
             rows=rows,
