@@ -107,7 +107,7 @@ class Conversation(TenantOwnedModel):
     handoff_reason = models.CharField(max_length=32, null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
-    labels = models.ManyToManyField(Label, through="ConversationLabel", related_name="+", blank=True)
+    labels: models.ManyToManyField = models.ManyToManyField(Label, through="ConversationLabel", related_name="+", blank=True)
     # Highest seq allocated; bumped atomically with the message insert (services.allocate_seq).
     last_seq = models.IntegerField(default=0)
     bot_turns = models.IntegerField(default=0)

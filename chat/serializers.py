@@ -95,6 +95,6 @@ class ConversationFilterSerializer(serializers.Serializer):
     view = serializers.ChoiceField(choices=["all", "unassigned", "mine"], default="all")
     status = serializers.ChoiceField(choices=ConversationStatus.choices, required=False)
     handled_by = serializers.ChoiceField(choices=["bot", "human"], required=False)
-    label = serializers.IntegerField(required=False)
+    label = serializers.IntegerField(required=False)  # type: ignore[assignment]
     contact = serializers.IntegerField(required=False)
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -104,7 +104,7 @@ class Visitor:
             try:
                 async with connect(self.url, origin=ORIGIN, open_timeout=20) as ws:
                     await self.session(ws, to_send)
-            except (ConnectionError, OSError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, ConnectionError, OSError) as exc:
                 if isinstance(exc, asyncio.TimeoutError):
                     raise
                 await asyncio.sleep(self.rng.uniform(0.01, 0.1))

@@ -1,0 +1,250 @@
+"""`make bench-chat`: widget sockets on the production-style stack vs a plain `websockets`
+echo server, measured in the same run on this machine.
+
+Starts uvicorn (config.asgi) against a fresh PostgreSQL database `<name>_bench` with the
+Redis channel layer, and a `websockets` echo server in its own process. Then:
+- saturated throughput, N = 100 and 1,000 sockets, each sending its next message when the
+  previous one is acknowledged (messages/s, and the ratio to the echo server);
+- send->ack latency p50/p99 at a fixed offered load: 1,000 sockets, one message every 2 s each.
+Conversations are human-handled, so no inference runs: this measures the chat path
+(persist with seq + dedup, ack, fan-out to the inbox group). Writes bench-results/chat.json.
+The load generator is one Python process on the same 2 cores as the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+ORIGIN = "https://bench.example"
+SATURATE_S = float(os.environ.get("BENCH_SATURATE_S", "8"))
+LATENCY_S = float(os.environ.get("BENCH_LATENCY_S", "12"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("server exited")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+ECHO_SERVER = """
+import asyncio, sys
+from websockets.asyncio.server import serve
+async def echo(ws):
+    async for m in ws:
+        await ws.send(m)
+async def main():
+    async with serve(echo, "127.0.0.1", int(sys.argv[1]), max_queue=None, compression=None):
+        await asyncio.Future()
+asyncio.run(main())
+"""
+
+
+def bench_database_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kefu")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path=(parts.path.rstrip("/") or "/kefu") + "_bench"))
+
+
+def prepare(n_contacts: int) -> tuple[str, list[str]]:
+    """Fresh bench database, one widget, n contacts with human-handled conversations."""
+    import psycopg
+
+    url = bench_database_url()
+    name = urlsplit(url).path.lstrip("/")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from chat import services
+    from chat.models import Contact, Conversation
+    from tenants.models import Membership, Tenant, Widget
+
+    tenant = Tenant.objects.create(name="Bench", slug="bench")
+    user = get_user_model().objects.create_user(username="bench@example.com", password="x" * 12)
+    Membership.objects.create(tenant=tenant, user=user, role="owner")
+    widget = Widget.objects.create(
+        tenant=tenant, name="bench", public_key="wk_bench", identity_secret="s", allowed_origins=[ORIGIN]
+    )
+    contacts = Contact.objects.bulk_create([Contact(tenant=tenant, widget=widget) for _ in range(n_contacts)])
+    Conversation.objects.bulk_create(
+        [Conversation(tenant=tenant, widget=widget, contact=c, handled_by="human") for c in contacts]
+    )
+    return url, [services.make_visitor_token(contact=c) for c in contacts]
+
+
+class Client:
+    def __init__(self, url: str, chat: bool, token: str = "", origin: str = ORIGIN) -> None:
+        self.url, self.chat, self.token, self.origin = url, chat, token, origin
+        self.ws: Any = None
+        self.i = 0
+
+    async def open(self) -> None:
+        from websockets.asyncio.client import connect
+
+        self.ws = await connect(self.url, origin=self.origin, open_timeout=60, compression=None, max_queue=None)  # type: ignore[arg-type]
+        if self.chat:
+            await self.ws.send(json.dumps({"type": "hello", "token": self.token}))
+            while json.loads(await self.ws.recv())["type"] != "ready":
+                pass
+
+    async def roundtrip(self) -> float:
+        assert self.ws is not None
+        self.i += 1
+        cmid = f"b{id(self)}-{self.i}-{random.random()}"[:60]
+        frame = json.dumps({"type": "message", "client_msg_id": cmid, "body": f"bench message {self.i}"})
+        t0 = time.perf_counter()
+        await self.ws.send(frame)
+        while True:
+            reply = await self.ws.recv()
+            if not self.chat:
+                break
+            data = json.loads(reply)
+            if data.get("type") == "ack" and data.get("client_msg_id") == cmid:
+                break
+            if data.get("type") == "error":
+                raise RuntimeError(data)
+        return time.perf_counter() - t0
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
+async def open_all(clients: list[Client]) -> None:
+    for i in range(0, len(clients), 50):
+        await asyncio.gather(*(c.open() for c in clients[i : i + 50]))
+
+
+async def saturate(clients: list[Client], seconds: float) -> float:
+    count = 0
+    stop = time.perf_counter() + seconds
+
+    async def loop(c: Client) -> None:
+        nonlocal count
+        while time.perf_counter() < stop:
+            await c.roundtrip()
+            count += 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(loop(c) for c in clients))
+    return count / (time.perf_counter() - start)
+
+
+async def fixed_load(clients: list[Client], seconds: float, every: float = 2.0) -> dict[str, float]:
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def loop(c: Client) -> None:
+        await asyncio.sleep(random.uniform(0, every))
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            latencies.append(await c.roundtrip())
+            await asyncio.sleep(max(0.0, every - (time.perf_counter() - t)))
+
+    await asyncio.gather(*(loop(c) for c in clients))
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100)
+    return {"p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000, "messages": len(latencies), "offered_per_s": len(clients) / every}
+
+
+async def run_all(chat_url: str, echo_url: str, tokens: list[str]) -> dict:
+    results: dict = {"saturated": {}, "latency": {}}
+    for n in (100, 1000):
+        row = {}
+        for kind, url in (("echo", echo_url), ("chat", chat_url)):
+            clients = [Client(url, kind == "chat", tokens[i] if kind == "chat" else "") for i in range(n)]
+            await open_all(clients)
+            row[kind] = await saturate(clients, SATURATE_S)
+            await asyncio.gather(*(c.close() for c in clients))
+        row["ratio"] = row["chat"] / row["echo"]
+        results["saturated"][str(n)] = row
+    for kind, url in (("echo", echo_url), ("chat", chat_url)):
+        clients = [Client(url, kind == "chat", tokens[i] if kind == "chat" else "") for i in range(1000)]
+        await open_all(clients)
+        results["latency"][kind] = await fixed_load(clients, LATENCY_S)
+        await asyncio.gather(*(c.close() for c in clients))
+    return results
+
+
+def main() -> None:
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/5")
+    db_url, tokens = prepare(1000)
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        REDIS_URL=redis_url,
+        KEFU_TASK_MODE="inprocess",
+        KEFU_DB_CONN_MAX_AGE="600",
+        KEFU_VISITOR_MESSAGES_PER_MINUTE="0",
+        KEFU_WIDGET_MESSAGES_PER_MINUTE="0",
+        KEFU_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+    )
+    chat_port, echo_port = free_port(), free_port()
+    uv = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(chat_port),
+         "--log-level", "warning", "--no-access-log", "--ws-max-size", "65536"],
+        cwd=ROOT, env=env, start_new_session=True,
+    )
+    echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)], start_new_session=True)
+    try:
+        wait_port(chat_port, uv)
+        wait_port(echo_port, echo)
+        results = asyncio.run(
+            run_all(f"ws://127.0.0.1:{chat_port}/ws/widget/wk_bench/", f"ws://127.0.0.1:{echo_port}/", tokens)
+        )
+    finally:
+        for proc in (uv, echo):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(10)
+    results["machine"] = {"cpus": os.cpu_count(), "saturate_s": SATURATE_S, "latency_s": LATENCY_S}
+    out = ROOT / "bench-results"
+    out.mkdir(exist_ok=True)
+    (out / "chat.json").write_text(json.dumps(results, indent=2))
+    print(f"{'test':<44}{'echo':>12}{'chat':>12}{'ratio':>8}")
+    for n, row in results["saturated"].items():
+        print(f"{'saturated msgs/s, N=' + n:<44}{row['echo']:>12.0f}{row['chat']:>12.0f}{row['ratio']:>8.2f}")
+    for key in ("p50_ms", "p99_ms"):
+        e, c = results["latency"]["echo"][key], results["latency"]["chat"][key]
+        print(f"{'send->ack ' + key + ', 1000 sockets @ 0.5/s':<44}{e:>12.1f}{c:>12.1f}{c / e:>8.1f}")
+    print("written to bench-results/chat.json")
+
+
+if __name__ == "__main__":
+    main()
