@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Sequence
+from typing import Literal
 
 import numpy as np
 from scipy import sparse
@@ -188,7 +189,7 @@ class BM25:
 
     @classmethod
     def from_state(cls, vocab: dict[str, int], idf: np.ndarray, weights: sparse.csc_matrix,
-                   k1: float, b: float) -> "BM25":
+                   k1: float, b: float) -> BM25:
         obj = cls.__new__(cls)
         obj.vocab, obj.idf, obj.weights, obj.k1, obj.b = vocab, idf, weights.tocsc(), k1, b
         obj.n_docs = weights.shape[0]
@@ -231,7 +232,7 @@ class HybridIndex:
 
     @classmethod
     def build(cls, chunks: Sequence[Chunk | dict[str, str]], embeddings: np.ndarray,
-              **kw: object) -> "HybridIndex":
+              **kw: object) -> HybridIndex:
         """Build from Chunk objects or dicts with id/article_id/title/text."""
         cs = [c if isinstance(c, Chunk) else Chunk(id=str(c["id"]), article_id=str(c["article_id"]),
                                                    title=str(c.get("title", "")), text=str(c["text"]))
@@ -284,7 +285,7 @@ class HybridIndex:
         (d / "index.json").write_text(json.dumps(meta, ensure_ascii=False))
 
     @classmethod
-    def load(cls, directory: str | Path) -> "HybridIndex":
+    def load(cls, directory: str | Path) -> HybridIndex:
         d = Path(directory)
         meta = json.loads((d / "index.json").read_text())
         arr = np.load(d / "index.npz", allow_pickle=False)

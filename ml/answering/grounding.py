@@ -15,8 +15,9 @@ so they can neither steer the model nor make an offer look "supported".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 

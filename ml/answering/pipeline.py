@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -193,7 +194,7 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
 
     candidates: list[dict[str, Any]] = []
     for i, ev in enumerate(evidence[:2]):
-        text = _extract(ev["text"], [s for s, o in zip(ev_sents, ev_owner) if o == i],
+        text = _extract(ev["text"], [s for s, o in zip(ev_sents, ev_owner, strict=False) if o == i],
                         ev_vecs[[j for j, o in enumerate(ev_owner) if o == i]], q_vec)
         if text:
             candidates.append({"kind": "extractive", "text": text, "evidence": [i],
@@ -209,7 +210,7 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
                 if not pieces:
                     timings["generation_first_token_ms"] = (time.perf_counter() - t0) * 1000
                 pieces.append(piece)
-        except Exception as exc:  # GenerationError or anything from a backend
+        except Exception as exc:  # noqa: BLE001 - any backend failure becomes model_error
             model_error = f"{type(exc).__name__}: {exc}"[:300]
         timings["generation_ms"] = (time.perf_counter() - t0) * 1000
         timings["generation_pieces"] = float(len(pieces))
@@ -226,13 +227,13 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
     for ci, c in enumerate(candidates):
         ev_idx = c["evidence"]
         g = check_grounding(c["text"], [evidence[i]["text"] for i in ev_idx], encoder=encoder,
-                            evidence_sentences=[s for s, o in zip(ev_sents, ev_owner) if o in ev_idx],
+                            evidence_sentences=[s for s, o in zip(ev_sents, ev_owner, strict=False) if o in ev_idx],
                             evidence_sentence_vecs=ev_vecs[[j for j, o in enumerate(ev_owner) if o in ev_idx]])
         relevance = float(max(0.0, float(cand_vecs[ci] @ q_vec))) if cand_vecs is not None else 0.0
         retrieval = max(float(evidence[i]["score"]) for i in ev_idx)
         total = 0.0 if g.disqualified else (W_GROUNDING * g.score + W_RELEVANCE * relevance
                                             + W_RETRIEVAL * retrieval)
-        c.update(grounding=g.score, grounded=g.grounded, disqualified=g.disqualified,
+        c.update(article_ids=[evidence[i]["article_id"] for i in ev_idx], grounding=g.score, grounded=g.grounded, disqualified=g.disqualified,
                  reasons=g.reasons, relevance=relevance, retrieval=retrieval, score=total,
                  sentences=g.sentences)
     timings["scoring_ms"] = (time.perf_counter() - t0) * 1000

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 ANSWER, CLARIFY, HANDOFF = "answer", "clarify", "handoff"
 REASONS = ("visitor_request", "low_confidence", "out_of_scope", "negative_sentiment",

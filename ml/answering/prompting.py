@@ -9,7 +9,8 @@ by ``grounding.check_grounding`` afterwards, which rejects unsupported offers.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 DEFAULT_PERSONA = "You are a friendly, concise customer-service assistant for {company}."
 GUARDRAILS = (

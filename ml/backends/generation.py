@@ -20,8 +20,9 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ml.backends._runtime import configure_torch, force_offline, pick_device
 
@@ -186,7 +187,7 @@ class LocalGenerator(_JoinMixin):
         def _run() -> None:
             try:
                 self.model.generate(**kwargs)
-            except BaseException as exc:  # surfaced to the consumer below
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer below
                 errors.append(exc)
                 streamer.end()
 

@@ -66,7 +66,7 @@ class Prediction:
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
     """Order-independent fingerprint of a labelled snapshot (for the model registry)."""
     h = hashlib.sha256()
-    for lab, txt in sorted(zip(labels, texts)):
+    for lab, txt in sorted(zip(labels, texts, strict=False)):
         h.update(lab.encode())
         h.update(b"\x1f")
         h.update(txt.encode())
@@ -91,7 +91,7 @@ def train_val_split(labels: Sequence[str], *, val_fraction: float = 0.15, seed: 
     val: list[int] = []
     for lab in sorted(by_class):
         idx = sorted(by_class[lab], key=lambda i: hashlib.md5(
-            f"{seed}|{lab}|{keys[i]}|{i}".encode()).hexdigest())
+            f"{seed}|{lab}|{keys[i]}".encode(), usedforsecurity=False).hexdigest())
         n_val = min(int(round(len(idx) * val_fraction)), len(idx) - min_train_per_class)
         n_val = max(n_val, 0)
         val.extend(idx[:n_val])
@@ -120,7 +120,7 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int = 15) -> float:
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
@@ -229,7 +229,7 @@ class IntentClassifier:
                 for kw in knn_options:
                     m.params["knn_weight"] = kw
                     pred = m._scores(va_t, va_e)[0].argmax(axis=1)
-                    acc = float(np.mean([m.classes[p] == y for p, y in zip(pred, va_y)]))
+                    acc = float(np.mean([m.classes[p] == y for p, y in zip(pred, va_y, strict=False)]))
                     search.append({**m.params, "val_accuracy": round(acc, 4)})
                     if best is None or acc > best[0] + 1e-9:
                         best = (acc, dict(m.params), m)
@@ -327,7 +327,7 @@ class IntentClassifier:
             return []
         probs, sims = self.predict_proba(texts, embeddings)
         out = []
-        for p, s in zip(probs, sims):
+        for p, s in zip(probs, sims, strict=False):
             order = np.argsort(-p)[:top_k]
             best = int(order[0])
             oos = bool(p[best] < self.prob_threshold or s < self.sim_threshold)
@@ -413,10 +413,10 @@ def evaluate(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str
     is_oos = np.array([lab is None or lab not in known for lab in labels])
     flagged = np.array([p.out_of_scope for p in preds])
     ins = ~is_oos
-    y_true = [lab for lab, o in zip(labels, is_oos) if not o]
-    y_pred = [p.intent for p, o in zip(preds, is_oos) if not o]
-    conf = np.array([p.confidence for p, o in zip(preds, is_oos) if not o])
-    correct = np.array([a == b for a, b in zip(y_true, y_pred)])
+    y_true = [lab for lab, o in zip(labels, is_oos, strict=False) if not o]
+    y_pred = [p.intent for p, o in zip(preds, is_oos, strict=False) if not o]
+    conf = np.array([p.confidence for p, o in zip(preds, is_oos, strict=False) if not o])
+    correct = np.array([a == b for a, b in zip(y_true, y_pred, strict=False)])
     out: dict[str, Any] = {"n": len(texts), "n_in_scope": int(ins.sum()), "n_oos": int(is_oos.sum())}
     if ins.any():
         out["accuracy"] = float(correct.mean())
@@ -424,8 +424,8 @@ def evaluate(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str
         out["ece"] = expected_calibration_error(conf, correct.astype(float))
         out["in_scope_flagged_oos"] = float(flagged[ins].mean())
         out["in_scope_accepted_accuracy"] = float(
-            np.mean([c for c, f in zip(correct, flagged[ins]) if not f]) if (~flagged[ins]).any() else 0.0)
-        pairs = Counter((t, p) for t, p in zip(y_true, y_pred) if t != p)
+            np.mean([c for c, f in zip(correct, flagged[ins], strict=False) if not f]) if (~flagged[ins]).any() else 0.0)
+        pairs = Counter((t, p) for t, p in zip(y_true, y_pred, strict=False) if t != p)
         out["confused_pairs"] = [{"true": t, "pred": p, "count": c}
                                  for (t, p), c in pairs.most_common(top_confusions)]
     if is_oos.any():

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -156,7 +157,7 @@ class SentimentClassifier:
         p /= p.sum(axis=1, keepdims=True)
         out = []
         for row in p:
-            scores = {lab: float(v) for lab, v in zip(LABELS, row)}
+            scores = {lab: float(v) for lab, v in zip(LABELS, row, strict=False)}
             out.append(Sentiment(label=LABELS[int(row.argmax())], scores=scores,
                                  score=scores["positive"] - scores["negative"]))
         return out

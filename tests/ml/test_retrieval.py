@@ -15,10 +15,11 @@ def test_import_is_light():
     import importlib
 
     importlib.import_module("ml.retrieval")
-    import ml.answering.grounding  # noqa: F401
-    import ml.answering.policy  # noqa: F401
     # torch may be loaded by other tests in the same session; check in a subprocess.
     import subprocess
+
+    import ml.answering.grounding  # noqa: F401
+    import ml.answering.policy  # noqa: F401
 
     code = "import ml.retrieval, ml.answering.pipeline, ml.nlu.intent, ml.backends.generation, sys; " \
            "print('torch' in sys.modules)"
