@@ -74,7 +74,7 @@ class Turn:
 
 def detect_language(text: str) -> str:
     try:
-        from ml.nlu.language import detect_language as _detect  # type: ignore[import-not-found]
+        from ml.nlu.language import detect_language as _detect
 
         result = _detect(text)
         return str(result[0] if isinstance(result, tuple) else result)
@@ -92,11 +92,11 @@ def detect_language(text: str) -> str:
 
 def sentiment_of(text: str) -> dict[str, Any]:
     try:
-        from ml.nlu.sentiment import predict_sentiment  # type: ignore[import-not-found]
+        from ml.nlu.sentiment import predict_sentiment
 
         result = predict_sentiment(text)
         if isinstance(result, dict):
-            return {"label": str(result["label"]), "score": float(result.get("score", 0.0))}
+            return {"label": str(result["label"]), "score": round(float(result.get("score", 0.0)), 4)}  # type: ignore[arg-type]
         return {"label": str(result[0]), "score": float(result[1])}
     except Exception:  # noqa: BLE001 - fallback lexicon
         pass
@@ -124,8 +124,10 @@ def unsupported_numbers(candidate: str, evidence: str) -> set[str]:
 
 def clean_evidence(text: str) -> tuple[str, list[str]]:
     """Drop sentences that instruct the assistant (prompt injection planted in knowledge)."""
+    from ml.answering.grounding import sanitize_evidence
+
+    text, dropped = sanitize_evidence(text)
     kept: list[str] = []
-    dropped: list[str] = []
     for sentence in split_sentences(text):
         (dropped if INJECTION_RE.search(sentence) else kept).append(sentence)
     return " ".join(kept), dropped
@@ -140,6 +142,9 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
     missing_numbers = unsupported_numbers(candidate, evidence_text)
     if missing_numbers:
         reasons.append(f"numbers not in evidence: {sorted(missing_numbers)}")
+    from ml.answering.grounding import hard_violations
+
+    reasons += [r for r in hard_violations(candidate, evidence_text) if not r.startswith("unsupported_number")]
     if INJECTION_RE.search(candidate):
         reasons.append("contains an instruction-like sentence")
     if not candidate.strip() or re.search(r"\b(i don't know|i do not know|not sure|cannot answer)\b", candidate, re.I):
@@ -238,7 +243,9 @@ def analyze(*, tenant_id: int, conversation: dict[str, Any],
                 "citations": citations or [], "explanation": explanation}
 
     # 1. explicit request for a human
-    if HUMAN_REQUEST_RE.search(message):
+    from ml.answering.policy import is_human_request
+
+    if is_human_request(message) or HUMAN_REQUEST_RE.search(message):
         return finish("handoff", "", "visitor_request", "The visitor asked for a person.")
     # 2. bot turn limit
     if int(conversation.get("bot_turns") or 0) >= int(policy["max_bot_turns"]):
