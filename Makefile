@@ -60,7 +60,7 @@ bench-answer: install
 
 # Starts its own production-style stack (uvicorn, PostgreSQL, Redis channel layer).
 bench-chat: install services
-	DATABASE_URL=$(TEST_DATABASE_URL)_bench REDIS_URL=$(TEST_REDIS_URL) $(PY) -m chat.bench
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m chat.bench
 
 bench-dashboard: install services
 	DATABASE_URL=$(TEST_DATABASE_URL)_bench $(PY) -m chat.reporting.bench

@@ -119,7 +119,7 @@ EMBEDDED = not DATABASE_URL
 if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://", "sqlite:")):
         raise ImproperlyConfigured(f"DATABASE_URL must be postgresql:// or sqlite:, got {DATABASE_URL!r}")
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("KEFU_DB_CONN_MAX_AGE", 0))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("KEFU_DB_CONN_MAX_AGE", 60), conn_health_checks=True)}
 else:
     (BASE_DIR / "var").mkdir(exist_ok=True)
     DATABASES = {

@@ -1,21 +1,6 @@
 from __future__ import annotations
 
-import sys
-import types
 from dataclasses import dataclass
-
-# channels.testing's package __init__ imports daphne (for ChannelsLiveServerTestCase), which
-# this project does not install (it serves with uvicorn). Stub it so WebsocketCommunicator
-# can be imported; nothing here uses the live-server class.
-if "daphne.testing" not in sys.modules:
-    try:
-        import daphne.testing  # noqa: F401
-    except ImportError:
-        _daphne = types.ModuleType("daphne")
-        _testing = types.ModuleType("daphne.testing")
-        _testing.DaphneProcess = object  # type: ignore[attr-defined]
-        _daphne.testing = _testing  # type: ignore[attr-defined]
-        sys.modules["daphne"], sys.modules["daphne.testing"] = _daphne, _testing
 
 import pytest
 
