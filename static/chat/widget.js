@@ -51,7 +51,7 @@
   host.style.cssText = "all:initial;position:fixed;z-index:2147483000;right:0;bottom:0;";
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var css = ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI','Noto Sans SC',sans-serif}" +
-    ".launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25)}" +
+    ".launch{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;display:flex;align-items:center;justify-content:center;background:var(--c);color:#fff;font-size:26px;cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.25)}" +
     ".launch:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#111827;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;font-size:14px}" +
     ".panel[hidden]{display:none}" +
@@ -77,7 +77,18 @@
   function el(tag, attrs, text) { var n = document.createElement(tag); for (var a in attrs || {}) { if (a === "class") n.className = attrs[a]; else n.setAttribute(a, attrs[a]); } if (text != null) n.textContent = text; return n; }
 
   var wrap = el("div", { "class": "wrap" }); root.appendChild(wrap);
-  var launch = el("button", { "class": "launch", type: "button", "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "kefu-panel" }, "💬");
+  var launch = el("button", { "class": "launch", type: "button", "aria-label": t("open"), "aria-expanded": "false", "aria-controls": "kefu-panel" });
+  // A speech-bubble icon drawn as SVG: emoji glyphs are missing on many systems.
+  (function () {
+    var NS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "26"); svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(NS, "path");
+    path.setAttribute("fill", "currentColor");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z");
+    svg.appendChild(path); launch.appendChild(svg);
+  })();
   var panel = el("div", { "class": "panel", id: "kefu-panel", role: "dialog", "aria-label": t("title") }); panel.hidden = true;
   var head = el("div", { "class": "head" }); var title = el("h2", null, t("title"));
   var humanBtn = el("button", { type: "button", "class": "human" }, t("human"));
