@@ -24,7 +24,9 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     # Looks at every tenant's schedule and enqueues retrain_tenant where due and worth it.
     "schedule-retraining": {"task": "ml.tasks.schedule_retraining", "schedule": crontab(minute=7)},
-    # Keeps dashboard roll-ups fresh.
-    "refresh-rollups": {"task": "chat.tasks.refresh_rollups", "schedule": 300.0},
+    # Wakes snoozed conversations whose time has come.
+    "wake-snoozed": {"task": "chat.tasks.refresh_rollups", "schedule": 60.0},
+    # Keeps dashboard roll-ups fresh (incremental: only conversations with new events).
+    "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
 }
 app.autodiscover_tasks()
