@@ -101,11 +101,17 @@ def compute_metrics(y_true: Sequence[str], predictions: Sequence[Prediction], *,
         "oos_recall": oos_tp / oos_true if oos_true else None,
         "oos_precision": oos_tp / oos_pred if oos_pred else None,
         "ece": expected_calibration_error([p.confidence for p in predictions], correct),
-        "confused_pairs": [{"true": a, "predicted": b, "count": c} for (a, b), c in confused.most_common(top_confused)],
+        "confused_pairs": [{"true": a, "pred": b, "count": c} for (a, b), c in confused.most_common(top_confused)],
     }
 
 
 def evaluate(model_or_fn: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    """Metrics of a model (anything ``as_predict_fn`` accepts) on labelled texts."""
+    """Metrics of a model (anything ``as_predict_fn`` accepts) on labelled texts.
+
+    Deliberately not the model's own ``evaluate``: ``IntentClassifier.evaluate`` treats
+    a label the model does not know as out of scope, so a serving model that predates a
+    new intent would be scored on fewer examples than the candidate. Here every example
+    counts for every model, and an abstention on an in-scope example is an error.
+    """
     fn = as_predict_fn(model_or_fn)
     return compute_metrics(labels, fn(texts) if texts else [])

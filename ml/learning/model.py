@@ -186,14 +186,28 @@ class LinearIntentModel:
         return model
 
 
+def write_manifest(path: Path, *, backend: str, encoder: bool, meta: dict[str, Any]) -> None:
+    """Record how to load an ``IntentClassifier`` artifact (which encoder its features need)."""
+    (path / MANIFEST).write_text(json.dumps({"format": "kefu-intent/1", "backend": backend,
+                                             "encoder": "encoder" if encoder else "bundled", "meta": meta},
+                                            indent=2))
+
+
 def load_model(artifact_dir: str | Path) -> Any:
-    """Load any intent artifact a retrain wrote: ours (manifest) or, when the folder has no
-    manifest, the NLU package's ``IntentClassifier``. Serving should call this."""
+    """Load any intent artifact a retrain wrote; serving should call this rather than
+    ``IntentClassifier.load`` so that a fine-tuned encoder saved next to the head (CUDA
+    retrains) is used for the features it was trained on."""
     path = Path(artifact_dir)
+    manifest: dict[str, Any] = {}
     if (path / MANIFEST).exists():
         manifest = json.loads((path / MANIFEST).read_text())
         if manifest.get("format") == FORMAT:
             return LinearIntentModel.load(path)
-    from ml.nlu.intent import IntentClassifier  # type: ignore[import-not-found]
+    from ml.nlu.intent import IntentClassifier
 
-    return IntentClassifier.load(str(path))
+    encoder = None
+    if manifest.get("encoder") == "encoder" and (path / "encoder").is_dir():
+        from ml.backends.embeddings import Encoder
+
+        encoder = Encoder(path / "encoder")
+    return IntentClassifier.load(str(path), encoder=encoder)

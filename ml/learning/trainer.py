@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from ml.learning.dataset import TrainingSet
+from ml.learning.dataset import OUT_OF_SCOPE, TrainingSet
 from ml.learning.metrics import compute_metrics, parse_prediction
-from ml.learning.model import Cancelled, EncodeFn, LinearIntentModel
+from ml.learning.model import Cancelled, EncodeFn, LinearIntentModel, _default_encode, write_manifest
 
 __all__ = ["Cancelled", "CandidateResult", "TrainParams", "code_version", "train_candidate"]
 
@@ -53,7 +53,7 @@ class CandidateResult:
     metrics: dict[str, Any]
     training_seconds: float
     snapshot: dict[str, Any] = field(default_factory=dict)
-    model: LinearIntentModel | None = None  # the fitted model, for replay without reloading
+    model: Any = None  # the fitted model (IntentClassifier or LinearIntentModel), for replay without reloading
 
 
 def code_version() -> str:
@@ -146,18 +146,48 @@ def finetune_encoder(texts: Sequence[str], labels: Sequence[str], out_dir: Path,
     return target
 
 
+class _FnEncoder:
+    """Adapts a plain ``encode(texts)`` callable to the encoder protocol the NLU package uses."""
+
+    def __init__(self, fn: EncodeFn) -> None:
+        self.fn = fn
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return self.fn(list(texts))
+
+
+def _nll(probs: np.ndarray, classes: Sequence[str], labels: Sequence[str]) -> float | None:
+    idx = {c: i for i, c in enumerate(classes)}
+    rows = [(r, idx[lb]) for r, lb in enumerate(labels) if lb in idx]
+    if not rows:
+        return None
+    return float(-np.mean([np.log(probs[r, c] + 1e-12) for r, c in rows]))
+
+
 def train_candidate(dataset: TrainingSet, *, out_dir: str | Path, progress: Progress | None = None,
                     should_cancel: Callable[[], bool] | None = None, params: TrainParams | None = None,
-                    finetune: bool | None = None, encode: EncodeFn | None = None) -> CandidateResult:
+                    finetune: bool | None = None, encode: EncodeFn | None = None,
+                    backend: str = "intent") -> CandidateResult:
     """Train, evaluate on ``dataset.validation`` and save a candidate under ``out_dir``.
 
+    ``backend="intent"`` (default) trains ``ml.nlu.intent.IntentClassifier`` (what
+    serving loads; it tunes its own hyper-parameters, temperature and OOS thresholds on a
+    split carved from *train*, so ``dataset.validation`` stays untouched for the gate);
+    ``"linear"`` is the plain ``LinearIntentModel`` (fitted in warm-started chunks, so
+    it reports a loss per chunk and cancels mid-fit).
+
     Raises ``Cancelled`` (leaving nothing at ``out_dir``) when ``should_cancel()`` turns
-    true, and ``ValueError`` when the data cannot make a model (fewer than two labels).
-    ``encode`` overrides the MiniLM encoder (tests, benches with cached vectors).
+    true -- polled between embedding batches and stages; the intent backend's fit itself
+    (about a minute on Banking77) is not interruptible -- and ``ValueError`` when the
+    data cannot make a model (fewer than two intents). ``encode`` overrides the MiniLM
+    encoder (tests, benches with cached vectors). Load the artifact with
+    ``ml.learning.model.load_model`` (it picks up a fine-tuned encoder).
     """
     report: Progress = progress or (lambda *_a: None)
     cancel = should_cancel or (lambda: False)
     p = params or TrainParams()
+    if backend not in ("intent", "linear"):
+        raise ValueError(f"unknown backend {backend!r}")
     out = Path(out_dir)
     partial = out.with_name(out.name + ".partial")
     if out.exists():
@@ -168,36 +198,72 @@ def train_candidate(dataset: TrainingSet, *, out_dir: str | Path, progress: Prog
     try:
         train_texts, train_labels = dataset.texts_labels("train")
         val_texts, val_labels = dataset.texts_labels("validation")
-        if len(set(train_labels)) < 2:
-            raise ValueError("need at least two labels to train an intent model")
+        in_scope = [i for i, lb in enumerate(train_labels) if lb != OUT_OF_SCOPE]
+        if len({train_labels[i] for i in in_scope}) < 2:
+            raise ValueError("need at least two intents to train an intent model")
         report("preparing", 1, 1, None)
-        model = LinearIntentModel(C=p.C, embedding_weight=p.embedding_weight, oos_threshold=p.oos_threshold,
-                                  max_iter=p.max_iter, encode=encode)
+        encoder_dir: Path | None = None
         do_finetune = _cuda_available() if finetune is None else finetune
         if do_finetune and encode is None:
-            model.encoder_dir = finetune_encoder(train_texts, train_labels, partial, params=p, progress=report,
-                                                 should_cancel=cancel)
-        train_emb = _embed(model.encode, train_texts, p.embed_batch, "embedding", report, cancel)
-        model.fit(train_texts, train_labels, embeddings=train_emb, progress=report, should_cancel=cancel)
-        fit_seconds = time.perf_counter() - t0
-        report("evaluating", 0, 1, None)
-        if val_texts:
-            val_emb = _embed(model.encode, val_texts, p.embed_batch, "evaluating", report, cancel)
-            preds = [parse_prediction(r) for r in model.predict(val_texts, embeddings=val_emb)]
+            encoder_dir = finetune_encoder([train_texts[i] for i in in_scope], [train_labels[i] for i in in_scope],
+                                           partial, params=p, progress=report, should_cancel=cancel)
+            from ml.backends.embeddings import Encoder
+
+            fine = Encoder(encoder_dir)
+            encode = lambda ts: fine.encode(list(ts))  # noqa: E731
+        enc_fn: EncodeFn = encode or _default_encode
+        train_emb = _embed(enc_fn, train_texts, p.embed_batch, "embedding", report, cancel)
+        val_emb = _embed(enc_fn, val_texts, p.embed_batch, "embedding validation", report, cancel)
+        model: Any
+        if backend == "linear":
+            model = LinearIntentModel(C=p.C, embedding_weight=p.embedding_weight, oos_threshold=p.oos_threshold,
+                                      max_iter=p.max_iter, encode=enc_fn)
+            model.fit(train_texts, train_labels, embeddings=train_emb, progress=report, should_cancel=cancel)
+            preds = [parse_prediction(r) for r in model.predict(val_texts, embeddings=val_emb)] if val_texts else []
+            metrics = compute_metrics(val_labels, preds)
         else:
-            preds = []
-        metrics = compute_metrics(val_labels, preds)
+            from ml.nlu.intent import IntentClassifier
+
+            oos = [i for i, lb in enumerate(train_labels) if lb == OUT_OF_SCOPE]
+            report("fitting", 0, 1, None)
+            model = IntentClassifier.train(
+                [train_texts[i] for i in in_scope], [train_labels[i] for i in in_scope],
+                embeddings=train_emb[in_scope], encoder=_FnEncoder(enc_fn),
+                oos_texts=[train_texts[i] for i in oos] or None,
+                oos_embeddings=train_emb[oos] if oos else None)
+            if cancel():
+                raise Cancelled()
+            probs, _sims = model.predict_proba([train_texts[i] for i in in_scope], embeddings=train_emb[in_scope])
+            report("fitting", 1, 1, _nll(probs, model.classes, [train_labels[i] for i in in_scope]))
+            report("evaluating", 0, 1, None)
+            labels_none = [None if lb == OUT_OF_SCOPE else lb for lb in val_labels]
+            metrics = model.evaluate(val_texts, labels_none, embeddings=val_emb) if val_texts else {"n": 0}
+            if val_texts:
+                vp, _ = model.predict_proba(val_texts, embeddings=val_emb)
+                metrics["validation_loss"] = _nll(vp, model.classes, val_labels)
+                # The gate's definition (abstentions count as errors), for the registry page.
+                preds = [parse_prediction(r) for r in model.predict(val_texts, embeddings=val_emb)]
+                e2e = compute_metrics(val_labels, preds)
+                metrics["end_to_end"] = {k: v for k, v in e2e.items() if k != "confused_pairs"}
+        fit_seconds = time.perf_counter() - t0
+        report("evaluating", 1, 1, None)
         metrics.update({"validation_hash": dataset.snapshot.validation_hash, "data_hash": dataset.snapshot.hash,
                         "n_train": len(train_texts), "n_validation": len(val_texts),
-                        "labels": len(dataset.labels), "finetuned_encoder": model.encoder_dir is not None,
-                        "fit_seconds": round(fit_seconds, 2)})
+                        "labels": len(dataset.labels), "backend": backend,
+                        "finetuned_encoder": encoder_dir is not None, "fit_seconds": round(fit_seconds, 2)})
         if cancel():
             raise Cancelled()
         report("saving", 0, 1, None)
-        model.meta = {"data_hash": dataset.snapshot.hash, "code_version": code_version()}
-        if model.encoder_dir is not None:
-            model.encoder_dir = out / "encoder"  # where it will live after the rename
-        model.save(partial)
+        meta = {"data_hash": dataset.snapshot.hash, "code_version": code_version()}
+        if backend == "linear":
+            model.meta = meta
+            if encoder_dir is not None:
+                model.encoder_dir = out / "encoder"  # where it will live after the rename
+            model.save(partial)
+        else:
+            model.info.update(meta)
+            model.save(partial)
+            write_manifest(partial, backend="intent", encoder=encoder_dir is not None, meta=meta)
         partial.rename(out)
         report("saving", 1, 1, None)
     except BaseException:

@@ -1,5 +1,6 @@
 """Fixtures for the learning-loop tests: one real MiniLM encoder for the whole session
-(loading it per test would dominate the run time) and a small Banking77 subset."""
+(loading it per test would dominate the run time), memoised per text since several
+tests train on the same subset and a small Banking77 subset."""
 
 from __future__ import annotations
 
@@ -8,10 +9,21 @@ import pytest
 
 @pytest.fixture(scope="session")
 def encode():
+    import numpy as np
+
     from ml.backends.embeddings import get_encoder
 
     enc = get_encoder()
-    return lambda texts: enc.encode(list(texts))
+    memo: dict[str, np.ndarray] = {}
+
+    def _encode(texts):
+        texts = list(texts)
+        missing = sorted({t for t in texts if t not in memo})
+        if missing:
+            memo.update(zip(missing, enc.encode(missing), strict=True))
+        return np.stack([memo[t] for t in texts]) if texts else np.zeros((0, enc.dim), dtype=np.float32)
+
+    return _encode
 
 
 @pytest.fixture(scope="session")

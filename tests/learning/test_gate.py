@@ -50,5 +50,5 @@ def test_compare_scores_both_models_on_the_same_texts():
     cmp = compare(good, bad, texts, labels, validation_hash="h")
     assert cmp.decision.promote
     assert cmp.candidate["accuracy"] == 1.0 and cmp.candidate["oos_recall"] == 1.0
-    assert cmp.serving["confused_pairs"][0] == {"true": "lost_card", "predicted": "refund", "count": 2}
+    assert cmp.serving["confused_pairs"][0] == {"true": "lost_card", "pred": "refund", "count": 2}
     assert not compare(bad, good, texts, labels).decision.promote

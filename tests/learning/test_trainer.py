@@ -8,6 +8,7 @@ from ml.learning.dataset import Record, build_training_set
 from ml.learning.gate import compare
 from ml.learning.model import LinearIntentModel, load_model
 from ml.learning.trainer import Cancelled, TrainParams, code_version, train_candidate
+from ml.nlu.intent import IntentClassifier
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +38,23 @@ def test_candidate_metrics_progress_and_artifact(trained, dataset, encode):
     assert any(e[0] == "fitting" and e[3] is not None for e in events)  # loss reported
     assert res.training_seconds > 0 and len(code_version()) == 12
     # The artifact reloads to the same predictions (what an inference worker does).
+    assert m["backend"] == "intent" and 0.0 <= m["end_to_end"]["accuracy"] <= m["accuracy"]
     loaded = load_model(res.artifact_dir)
-    assert isinstance(loaded, LinearIntentModel)
+    assert isinstance(loaded, IntentClassifier)
     texts = [e.text for e in dataset.validation[:10]]
+    assert [p.intent for p in loaded.predict(texts)] == [p.intent for p in res.model.predict(texts)]
+
+
+def test_linear_backend_reports_loss_and_reloads(dataset, encode, tmp_path):
+    events = []
+    res = train_candidate(dataset, out_dir=tmp_path / "lin", encode=encode, finetune=False, backend="linear",
+                          progress=lambda *e: events.append(e))
+    assert res.metrics["macro_f1"] > 0.85
+    assert any(e[0] == "fitting" and e[3] is not None for e in events)
+    loaded = load_model(tmp_path / "lin")
+    assert isinstance(loaded, LinearIntentModel)
     loaded._encode = encode
+    texts = [e.text for e in dataset.validation[:10]]
     assert [p["intent"] for p in loaded.predict(texts)] == [p["intent"] for p in res.model.predict(texts)]
 
 
@@ -90,5 +104,5 @@ def test_encoder_finetune_path_runs_on_cpu(dataset, tmp_path):
     assert res.metrics["finetuned_encoder"]
     assert (tmp_path / "ft" / "encoder" / "config.json").exists()
     loaded = load_model(tmp_path / "ft")
-    assert loaded.encoder_dir == tmp_path / "ft" / "encoder"
-    assert loaded.predict(["my card has not arrived yet"])[0]["intent"] in small.labels
+    assert loaded.encoder is not None and loaded.encoder.model_dir == tmp_path / "ft" / "encoder"
+    assert loaded.predict(["my card has not arrived yet"])[0].intent in small.labels
