@@ -73,6 +73,28 @@ def analyze_and_reply(
         }
 
 
+def warm_up(*, generator: bool = True) -> dict[str, float]:
+    """Load the encoder (and the generator) now; call once when an inference worker
+    process starts (e.g. Celery's worker_process_init) so the first visitor does not wait."""
+    import time
+
+    from django.conf import settings
+
+    from ml.serving import encode
+
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    encode(["warm up"])
+    timings["encoder_s"] = round(time.perf_counter() - t, 2)
+    if generator and settings.KEFU_GENERATOR == "local":
+        from ml.backends.generation import get_generator
+
+        t = time.perf_counter()
+        get_generator("local")
+        timings["generator_s"] = round(time.perf_counter() - t, 2)
+    return timings
+
+
 def analyze_message(*, tenant_id: int, text: str) -> dict[str, Any]:
     """Intent, sentiment and language of one visitor message (no reply)."""
     from ml import agent
