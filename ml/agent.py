@@ -374,6 +374,9 @@ def _answer(state: TenantState, conversation: dict[str, Any], history: list[dict
     extractive = " ".join(ev_sentences[i] for i in picked)
     candidates.append({"kind": "extractive", "text": extractive, "article_ids": [evidence[best][0]],
                        **score_candidate(extractive, ev_sentences, ev_vecs, qvec)})
+    if float(sims[best]) < 0.42:  # no evidence sentence is close to the question: do not spend the LLM
+        explanation["candidates"] = candidates
+        return no_answer("No knowledge sentence is close enough to the question.")
     # Generated candidate (LLM over the same evidence), only in a language the model handles.
     if policy["use_generator"] and language_ok:
         generated = _generate(policy, query, good, evidence, timings)
@@ -387,7 +390,7 @@ def _answer(state: TenantState, conversation: dict[str, Any], history: list[dict
                                    **score_candidate(gen_text, ev_sentences, ev_vecs, qvec)})
     explanation["candidates"] = candidates
     passing = [c for c in candidates if c["passed"]]
-    if not passing or float(sims[best]) < 0.42:
+    if not passing:
         return no_answer("No candidate answer is both relevant and supported by the knowledge.")
     chosen = max(passing, key=lambda c: c["score"] + (0.02 if c["kind"] == "generated" else 0.0))
     chosen["chosen"] = True
