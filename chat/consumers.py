@@ -213,6 +213,21 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
             {"type": "csat_saved", "conversation_id": response.conversation_id, "rating": response.rating}
         )
 
+    async def on_solved(self, content: dict[str, Any]) -> None:
+        """"This solved my problem" under a bot answer: resolved by the bot, then CSAT."""
+        assert self.contact is not None
+        conv = await self.call(
+            services.confirm_resolution, contact=self.contact, message_id=_int(content.get("message_id")) or 0
+        )
+        await self.send_json(
+            {
+                "type": "solved_saved",
+                "message_id": content.get("message_id"),
+                "conversation": conversation_payload(conv),
+                "ref": content.get("ref"),
+            }
+        )
+
     async def on_feedback(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
         await self.call(

@@ -107,7 +107,9 @@ class Conversation(TenantOwnedModel):
     handoff_reason = models.CharField(max_length=32, null=True, blank=True)
     handed_off_at = models.DateTimeField(null=True, blank=True)
     snoozed_until = models.DateTimeField(null=True, blank=True)
-    labels: models.ManyToManyField = models.ManyToManyField(Label, through="ConversationLabel", related_name="+", blank=True)
+    labels: models.ManyToManyField[Label, ConversationLabel] = models.ManyToManyField(
+        Label, through="ConversationLabel", related_name="+", blank=True
+    )
     # Highest seq allocated; bumped atomically with the message insert (services.allocate_seq).
     last_seq = models.IntegerField(default=0)
     bot_turns = models.IntegerField(default=0)
@@ -268,6 +270,8 @@ class EventKind(models.TextChoices):
     CSAT_ANSWERED = "csat_answered"
     FEEDBACK = "feedback"
     ASSIGNED = "assigned"
+    VISITOR_MESSAGE = "visitor_message"
+    RESOLUTION_CONFIRMED = "resolution_confirmed"
 
 
 class ReportingEvent(TenantOwnedModel):
@@ -276,6 +280,11 @@ class ReportingEvent(TenantOwnedModel):
     value: first_human_reply -> seconds since the later of start/handoff/reopen;
     resolved -> seconds since the cycle started; csat_answered -> rating;
     feedback -> +1/-1; bot_replied -> intent confidence.
+
+    data: conversation_created -> contact_id; bot_replied -> action, intent, sentiment (the
+    visitor message's label), message_id; visitor_message -> message_id, seq;
+    resolved -> cycle, handled_by (bot|human), by (agent|visitor|auto);
+    resolution_confirmed -> message_id (the bot answer the visitor said solved it), cycle.
     """
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
@@ -303,6 +312,8 @@ class ReportingEvent(TenantOwnedModel):
                         "csat_answered",
                         "feedback",
                         "assigned",
+                        "visitor_message",
+                        "resolution_confirmed",
                     ]
                 ),
                 name="reportingevent_kind_known",

@@ -280,7 +280,7 @@ def _contact_conversation(contact: Contact, conversation_id: int) -> Conversatio
 
 def _new_conversation(contact: Contact) -> Conversation:
     conv = Conversation.objects.create(tenant_id=contact.tenant_id, widget_id=contact.widget_id, contact=contact)
-    _report(conv, EventKind.CONVERSATION_CREATED, at=conv.created_at)
+    _report(conv, EventKind.CONVERSATION_CREATED, data={"contact_id": contact.pk}, at=conv.created_at)
     return conv
 
 
@@ -322,6 +322,7 @@ def send_visitor_message(
                     .first()
                 ) or _new_conversation(contact)
             msg = _append(conversation=conv, sender=Sender.VISITOR, body=text, client_msg_id=cmid)
+            _report(conv, EventKind.VISITOR_MESSAGE, data={"message_id": msg.pk, "seq": msg.seq}, at=msg.created_at)
             if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
                 Conversation.objects.for_tenant(contact.tenant_id).filter(pk=conv.pk).update(
                     status=ConversationStatus.OPEN, snoozed_until=None
@@ -533,6 +534,28 @@ def assign(*, actor: Membership, conversation_id: int, membership_id: int | None
     return conv
 
 
+def _resolve_locked(conv: Conversation, *, agent_id: int | None, by: str, now: datetime) -> None:
+    """Resolve the current care cycle and ask for a CSAT rating (once per cycle).
+
+    `by`: agent | visitor (clicked "This solved my problem") | auto (idle bot conversation).
+    The resolved event's data.handled_by says who handled the cycle (bot or human).
+    """
+    start = conv.reopened_at or conv.created_at
+    _set_fields(conv, status=ConversationStatus.RESOLVED, resolved_at=now, snoozed_until=None)
+    _report(
+        conv,
+        EventKind.RESOLVED,
+        agent_id=agent_id,
+        value=(now - start).total_seconds(),
+        data={"cycle": conv.cycle, "handled_by": conv.handled_by, "by": by},
+        at=now,
+    )
+    _system(conv, "resolved", str(_("This conversation was resolved.")))
+    _set_fields(conv, csat_state=CsatState.REQUESTED)
+    _report(conv, EventKind.CSAT_SENT, agent_id=conv.assignee_id, data={"cycle": conv.cycle}, at=now)
+    _conversation_changed(conv)
+
+
 def resolve(*, actor: Membership, conversation_id: int) -> Conversation:
     """Resolve the current care cycle and ask the visitor for a CSAT rating (once per cycle)."""
     now = timezone.now()
@@ -540,21 +563,110 @@ def resolve(*, actor: Membership, conversation_id: int) -> Conversation:
         conv = _agent_conversation(actor, conversation_id, lock=True)
         if conv.status == ConversationStatus.RESOLVED:
             return conv
-        start = conv.reopened_at or conv.created_at
-        _set_fields(conv, status=ConversationStatus.RESOLVED, resolved_at=now, snoozed_until=None)
-        _report(
-            conv,
-            EventKind.RESOLVED,
-            agent_id=_actor_id(actor) or conv.assignee_id,
-            value=(now - start).total_seconds(),
-            data={"cycle": conv.cycle, "handled_by": conv.handled_by},
-            at=now,
-        )
-        _system(conv, "resolved", str(_("This conversation was resolved.")))
-        _set_fields(conv, csat_state=CsatState.REQUESTED)
-        _report(conv, EventKind.CSAT_SENT, agent_id=conv.assignee_id, data={"cycle": conv.cycle}, at=now)
-        _conversation_changed(conv)
+        _resolve_locked(conv, agent_id=_actor_id(actor) or conv.assignee_id, by="agent", now=now)
     return conv
+
+
+def confirm_resolution(*, contact: Contact, message_id: int) -> Conversation:
+    """The visitor clicked "This solved my problem" under a bot answer.
+
+    Records `resolution_confirmed` and resolves the conversation as the bot (resolved with
+    data.handled_by="bot", then the CSAT ask). Only while the bot handles the conversation:
+    once a person took over, the person resolves. Idempotent: a second click (another tab)
+    on a conversation already resolved changes nothing.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        msg = (
+            Message.objects.for_tenant(contact.tenant_id)
+            .filter(
+                pk=message_id,
+                sender=Sender.BOT,
+                conversation__contact_id=contact.pk,
+                conversation__widget_id=contact.widget_id,
+            )
+            .first()
+        )
+        if msg is None:
+            raise ServiceError(_("Message not found."), code="not_found")
+        conv = Conversation.objects.for_tenant(contact.tenant_id).select_for_update().get(pk=msg.conversation_id)
+        if conv.status == ConversationStatus.RESOLVED:
+            return conv
+        if conv.handled_by != HandledBy.BOT:
+            raise ServiceError(_("A person is handling this conversation now."), code="handled_by_human")
+        _report(
+            conv, EventKind.RESOLUTION_CONFIRMED, data={"message_id": msg.pk, "cycle": conv.cycle}, at=now
+        )
+        _resolve_locked(conv, agent_id=None, by="visitor", now=now)
+    return conv
+
+
+def bot_auto_resolve_after() -> timedelta | None:
+    """Idle time after which a bot-handled conversation is resolved by the bot (None: off).
+
+    settings.KEFU_BOT_AUTO_RESOLVE_AFTER_S (env of the same name), default 24 h; 0 turns
+    it off.
+    """
+    seconds = int(getattr(settings, "KEFU_BOT_AUTO_RESOLVE_AFTER_S", 24 * 3600))
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def auto_resolve_idle(*, tenant_id: int, now: datetime | None = None, idle: timedelta | None = None) -> int:
+    """Resolve the tenant's bot-handled conversations idle for `idle` (default: the setting).
+
+    A conversation qualifies when it is open, the bot handles it (no handoff), the bot
+    answered at least once, no person wrote in it, nothing happened for `idle`, and its
+    last visitor/bot/agent message is the bot's (an unanswered visitor message is never
+    closed as resolved). Each one is re-checked under its row lock.
+    """
+    now = now or timezone.now()
+    idle = idle or bot_auto_resolve_after()
+    if idle is None:
+        return 0
+    cutoff = now - idle
+    candidates = list(
+        Conversation.objects.for_tenant(tenant_id)
+        .filter(
+            status=ConversationStatus.OPEN,
+            handled_by=HandledBy.BOT,
+            handed_off_at__isnull=True,
+            bot_turns__gt=0,
+            last_message_at__lte=cutoff,
+        )
+        .order_by("last_message_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    done = 0
+    for pk in candidates:
+        with transaction.atomic():
+            conv = (
+                Conversation.objects.for_tenant(tenant_id)
+                .select_for_update()
+                .filter(
+                    pk=pk,
+                    status=ConversationStatus.OPEN,
+                    handled_by=HandledBy.BOT,
+                    handed_off_at__isnull=True,
+                    last_message_at__lte=cutoff,
+                )
+                .first()
+            )
+            if conv is None:
+                continue
+            msgs = Message.objects.for_tenant(tenant_id).filter(conversation_id=pk)
+            if msgs.filter(sender=Sender.AGENT).exists():
+                continue
+            last = (
+                msgs.filter(sender__in=[Sender.VISITOR, Sender.BOT, Sender.AGENT])
+                .order_by("-seq")
+                .values_list("sender", flat=True)
+                .first()
+            )
+            if last != Sender.BOT:
+                continue
+            _resolve_locked(conv, agent_id=None, by="auto", now=now)
+            done += 1
+    return done
 
 
 def reopen(*, actor: Membership, conversation_id: int) -> Conversation:
@@ -828,7 +940,13 @@ def post_bot_result(*, tenant_id: int, inbound_id: int, result: dict[str, Any]) 
                 conv,
                 EventKind.BOT_REPLIED,
                 value=intent.get("confidence"),
-                data={"action": action, "intent": intent.get("name"), "message_id": msg.pk},
+                data={
+                    "action": action,
+                    "intent": intent.get("name"),
+                    # The visitor's sentiment (the inbound message's label, as stored above).
+                    "sentiment": sentiment.get("label") or None,
+                    "message_id": msg.pk,
+                },
                 at=now,
             )
             _fan_out(msg, conv)

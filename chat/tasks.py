@@ -126,11 +126,40 @@ def respond(tenant_id: int, message_id: int) -> str:
     return "posted" if posted else "dropped"
 
 
-@shared_task(name="chat.tasks.refresh_rollups", ignore_result=True)
-def refresh_rollups() -> int:
-    """Beat: wake snoozed conversations whose time has come (dashboard roll-ups hook here)."""
-    from chat.models import Conversation as Conv
-
+def _tenants_with(**filters: Any) -> list[int]:
     # Cross-tenant by design: a scheduler over every tenant.
-    tenant_ids = set(Conv.all_tenants.filter(status="snoozed").values_list("tenant_id", flat=True))
-    return sum(services.wake_snoozed(tenant_id=t) for t in tenant_ids)
+    return sorted(set(Conversation.all_tenants.filter(**filters).values_list("tenant_id", flat=True).distinct()))
+
+
+@shared_task(name="chat.tasks.wake_snoozed", ignore_result=True)
+def wake_snoozed() -> int:
+    """Snoozed conversations whose time has come go back to open (every tenant)."""
+    return sum(services.wake_snoozed(tenant_id=t) for t in _tenants_with(status="snoozed"))
+
+
+@shared_task(name="chat.tasks.auto_resolve_idle", ignore_result=True)
+def auto_resolve_idle() -> int:
+    """Bot-handled conversations idle for KEFU_BOT_AUTO_RESOLVE_AFTER_S are resolved by the bot."""
+    if services.bot_auto_resolve_after() is None:
+        return 0
+    tenants = _tenants_with(status="open", handled_by=HandledBy.BOT, handed_off_at__isnull=True, bot_turns__gt=0)
+    done = 0
+    for t in tenants:
+        try:
+            done += services.auto_resolve_idle(tenant_id=t)
+        except Exception:  # one tenant's failure must not stop the others
+            logger.exception("auto-resolve failed for tenant %s", t)
+    return done
+
+
+@shared_task(name="chat.tasks.housekeeping", ignore_result=True)
+def housekeeping() -> dict[str, int]:
+    """Beat (every 60 s): wake snoozed conversations, auto-resolve idle bot conversations."""
+    return {"woken": wake_snoozed(), "auto_resolved": auto_resolve_idle()}
+
+
+@shared_task(name="chat.tasks.refresh_rollups", ignore_result=True)
+def refresh_rollups() -> dict[str, int]:
+    """Deprecated alias kept while config/celery.py's beat still names it: runs housekeeping.
+    Remove once the beat entry points at chat.tasks.housekeeping."""
+    return housekeeping()

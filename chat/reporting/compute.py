@@ -6,9 +6,11 @@ Definitions (DESIGN.md, "Metrics (correct by construction)"):
   handoff before the reply, to the first human (agent) reply; bot replies never count;
 - resolution time, per cycle: from the cycle start to the cycle's resolve;
 - AI resolved: the bot took part, no handoff, no human reply, resolved, never reopened,
-  and either confirmed by the visitor (CSAT 4-5 or a thumbs-up) or no new visitor message
-  (in the conversation or a new conversation of the same contact) within 24 h of the
-  resolve; until those 24 h pass it is "pending", counted as neither;
+  and either confirmed by the visitor ("This solved my problem", CSAT 4-5 or a thumbs-up)
+  or no new visitor message (in the conversation or a new conversation of the same
+  contact) within 24 h of the resolve; until those 24 h pass it is "pending", counted as
+  neither. Event-sourced: `visitor_message` events of the conversation and
+  `conversation_created` events (data.contact_id) of the contact's other conversations;
 - CSAT: the latest answer counts (an answer given twice counts once).
 """
 
@@ -57,6 +59,8 @@ class Fact:
     last_event_id: int = 0
     last_resolved_at: dt.datetime | None = None
     confirmed: bool = False
+    contact_id: int | None = None
+    visitor_times: list[dt.datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -93,7 +97,15 @@ def fold(events: Sequence[Ev], *, created_at: dt.datetime | None = None) -> Fact
         fact.last_event_id = max(fact.last_event_id, e.id)
         cur = cycles[-1]
         k = e.kind
-        if k == "bot_replied":
+        if k == "conversation_created":
+            contact = (e.data or {}).get("contact_id")
+            if contact is not None:
+                fact.contact_id = int(contact)
+        elif k == "visitor_message":
+            fact.visitor_times.append(e.at)
+        elif k == "resolution_confirmed":
+            fact.confirmed = True
+        elif k == "bot_replied":
             fact.bot_involved = True
             intent = (e.data or {}).get("intent")
             if intent and fact.intent is None:
@@ -163,9 +175,10 @@ def ai_candidate(fact: Fact) -> bool:
     )
 
 
-def verify_ai(fact: Fact, *, now: dt.datetime, visitor_after: Iterable[dt.datetime]) -> None:
-    """Set ai_resolved / ai_pending. `visitor_after`: times of visitor activity after the
-    resolve (messages in the conversation, new conversations of the same contact)."""
+def verify_ai(fact: Fact, *, now: dt.datetime, visitor_after: Iterable[dt.datetime] = ()) -> None:
+    """Set ai_resolved / ai_pending. Visitor activity after the resolve: the conversation's
+    own `visitor_message` events (folded into fact.visitor_times) and `visitor_after`, the
+    creation times of the same contact's other conversations."""
     fact.ai_resolved = fact.ai_pending = False
     if not ai_candidate(fact):
         return
@@ -174,7 +187,8 @@ def verify_ai(fact: Fact, *, now: dt.datetime, visitor_after: Iterable[dt.dateti
         fact.ai_resolved = True
         return
     deadline = fact.last_resolved_at + VERIFY_WINDOW
-    if any(fact.last_resolved_at < t <= deadline for t in visitor_after):
+    activity = [*fact.visitor_times, *visitor_after]
+    if any(fact.last_resolved_at < t <= deadline for t in activity):
         return
     if now < deadline:
         fact.ai_pending = True

@@ -95,6 +95,7 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
     t = start
     c.ev("conversation_created", t)
     c.messages.append(("visitor", VISITOR_LINES[intent].format(n=rng.randint(10000, 99999)), t, None))
+    c.ev("visitor_message", t)
     human = not bot
     if bot:
         turns = rng.choice([1, 1, 1, 2, 2, 3, 4])
@@ -118,6 +119,7 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
             if i < turns - 1:
                 t += dt.timedelta(seconds=rng.uniform(15, 120))
                 c.messages.append(("visitor", "And what about the rest?", t, None))
+                c.ev("visitor_message", t)
         if rng.random() < 0.08:
             c.ev("feedback", t + dt.timedelta(seconds=5), value=-1.0, data={})
         elif not human and rng.random() < 0.25:
@@ -175,6 +177,7 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
         c.ev("reopened", t, agent_id=agent, data={"cycle": 2})
         c.status, c.resolved_at, c.reopened_at, c.cycle, c.csat = "open", None, t, 2, "none"
         c.messages.append(("visitor", "Sorry, it's still not working.", t, None))
+        c.ev("visitor_message", t)
         cycle_start = t
 
 
@@ -237,7 +240,8 @@ def generate(
             events = [
                 ReportingEvent(
                     tenant_id=tenant.pk, conversation_id=conv.pk, widget_id=c.widget_id, kind=e["kind"], at=e["at"],
-                    agent_id=e.get("agent_id"), reason=e.get("reason"), value=e.get("value"), data=e.get("data", {}),
+                    agent_id=e.get("agent_id"), reason=e.get("reason"), value=e.get("value"),
+                    data=({"contact_id": conv.contact_id} if e["kind"] == "conversation_created" else e.get("data", {})),
                 )
                 for (c, _s), conv in zip(sims, convs, strict=True)
                 for e in c.events

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from chat.models import Conversation, Message, ReportingEvent
+from chat.models import Conversation, ReportingEvent
 from chat.reporting import bulk
 from chat.reporting.compute import Ev, Fact, ai_candidate, fold, verify_ai
 from chat.reporting.models import ConversationFact, DailyRollup, RollupState
@@ -56,36 +56,33 @@ def _fold_chunk(tenant: Tenant, conv_ids: list[int], now: dt.datetime, zone: Zon
         c[0]: c
         for c in Conversation.objects.for_tenant(tenant)
         .filter(pk__in=conv_ids)
-        .values_list("id", "contact_id", "created_at", "widget_id")
+        .values_list("id", "created_at", "widget_id")
     }
     facts: dict[int, Fact] = {}
     for cid in conv_ids:
         if cid not in convs:
             continue
-        _id, _contact, created_at, widget_id = convs[cid]
+        _id, created_at, widget_id = convs[cid]
         widgets[cid] = widget_id
         facts[cid] = fold(evs.get(cid, []), created_at=created_at)
-    # 24 h verification of AI resolutions: visitor activity after the resolve.
+    # 24 h verification of AI resolutions, event-sourced: the conversation's own
+    # visitor_message events are in its fact; new conversations of the same contact come
+    # from their conversation_created events (data.contact_id).
     cands = {cid: f for cid, f in facts.items() if ai_candidate(f) and not f.confirmed}
     after: dict[int, list[dt.datetime]] = defaultdict(list)
-    if cands:
-        earliest = min(f.last_resolved_at for f in cands.values() if f.last_resolved_at)
-        for cid, at in (
-            Message.objects.for_tenant(tenant)
-            .filter(conversation_id__in=list(cands), sender="visitor", created_at__gt=earliest)
-            .values_list("conversation_id", "created_at")
-        ):
-            after[cid].append(at)
-        by_contact: dict[int, list[int]] = defaultdict(list)
-        for cid in cands:
-            by_contact[convs[cid][1]].append(cid)
+    by_contact: dict[int, list[int]] = defaultdict(list)
+    for cid, f in cands.items():
+        if f.contact_id is not None:
+            by_contact[f.contact_id].append(cid)
+    if by_contact:
+        earliest = min(cands[cid].last_resolved_at for ids in by_contact.values() for cid in ids)  # type: ignore[type-var]
         for contact_id, created_at in (
-            Conversation.objects.for_tenant(tenant)
-            .filter(contact_id__in=list(by_contact), created_at__gt=earliest)
-            .exclude(pk__in=list(cands))
-            .values_list("contact_id", "created_at")
+            ReportingEvent.objects.for_tenant(tenant)
+            .filter(kind="conversation_created", at__gt=earliest, data__contact_id__in=list(by_contact))
+            .exclude(conversation_id__in=list(cands))
+            .values_list("data__contact_id", "at")
         ):
-            for cid in by_contact[contact_id]:
+            for cid in by_contact.get(int(contact_id), []):
                 after[cid].append(created_at)
     out = []
     for cid, f in facts.items():

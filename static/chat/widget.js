@@ -24,14 +24,15 @@
       rate: "How did we do?", comment: "Anything to add? (optional)", thanks: "Thanks for your rating!",
       resolved: "This conversation is resolved. Write again to start a new one.", past: "Past conversations",
       back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
-      error: "Not sent: {m}" },
+      error: "Not sent: {m}", solved: "This solved my problem" },
     "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
       placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
       queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
       email: "您的邮箱", save: "保存", saved: "谢谢！我们会回复到 {e}。", typing: "客服正在输入…",
       rate: "请为本次服务评分", comment: "还有什么想说的？（可选）", thanks: "感谢您的评价！",
       resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
-      you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}" }
+      you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}",
+      solved: "问题已解决" }
   };
   var lang = (document.documentElement.lang || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh-hans" : "en";
   function t(k, vars) { var s = (STRINGS[lang] || STRINGS.en)[k] || STRINGS.en[k]; for (var v in vars || {}) s = s.replace("{" + v + "}", vars[v]); return s; }
@@ -72,6 +73,7 @@
     ".btn{background:var(--c);color:#fff;border:0;border-radius:10px;padding:0 14px;cursor:pointer;font-size:14px;min-height:36px}" +
     ".link{background:none;border:0;color:var(--c);cursor:pointer;padding:4px 12px;text-align:left;font-size:13px}" +
     ".typing{padding:0 12px 4px;color:#64748b;font-size:12px}.typing[hidden]{display:none}.seen{align-self:flex-end;font-size:11px;color:#64748b}" +
+    ".solved{display:block;margin-top:6px;background:#fff;color:#166534;border:1px solid #86efac;border-radius:8px;padding:4px 10px;font-size:12px;cursor:pointer}" +
     ".past{list-style:none;margin:0;padding:0}.past button{all:unset;display:block;padding:8px 12px;border-bottom:1px solid #e2e8f0;cursor:pointer;width:100%;box-sizing:border-box}";
   var style = document.createElement("style"); style.textContent = css; root.appendChild(style);
   function el(tag, attrs, text) { var n = document.createElement(tag); for (var a in attrs || {}) { if (a === "class") n.className = attrs[a]; else n.setAttribute(a, attrs[a]); } if (text != null) n.textContent = text; return n; }
@@ -144,6 +146,7 @@
       if (/^https?:\/\//.test(c.url || "")) a.href = c.url; s.appendChild(a); li.appendChild(s);
     });
     if (m.seq) li.dataset.seq = m.seq;
+    if (m.id && m.sender === "bot") li.dataset.id = m.id;
     if (m.client_msg_id) li.dataset.cmid = m.client_msg_id;
     return li;
   }
@@ -161,6 +164,21 @@
     if (pend) pend.remove();
     if (m.sender === "bot" && m.reply_to && S.streams[m.reply_to]) { S.streams[m.reply_to].remove(); delete S.streams[m.reply_to]; }
     insertBySeq(bubble(m), m.seq);
+    updateSolved();
+  }
+  // "This solved my problem": one button, under the latest bot answer, while the bot handles
+  // an open conversation. It resolves the conversation as the bot (then the CSAT ask).
+  var solvedBtn = el("button", { type: "button", "class": "solved" }, t("solved"));
+  solvedBtn.addEventListener("click", function () {
+    var li = solvedBtn.parentNode; if (!li || !li.dataset.id) return;
+    solvedBtn.disabled = true; send({ type: "solved", message_id: +li.dataset.id });
+  });
+  function updateSolved() {
+    var c = S.convs.find(function (x) { return x.id === S.viewing; });
+    var bots = log.querySelectorAll(".m.bot[data-id]"), last = bots.length ? bots[bots.length - 1] : null;
+    if (!c || c.status === "resolved" || c.handled_by !== "bot" || !last) { solvedBtn.remove(); return; }
+    solvedBtn.textContent = t("solved"); solvedBtn.disabled = false;
+    if (solvedBtn.parentNode !== last) last.appendChild(solvedBtn);
   }
   function renderPending(o) {
     if (log.querySelector('[data-cmid="' + CSS.escape(o.client_msg_id) + '"]')) return;
@@ -189,6 +207,7 @@
       csatBox.hidden = !(c.status === "resolved" && c.csat_state === "requested");
       if (c.status === "resolved") status.textContent = c.csat_state === "answered" ? t("thanks") : t("resolved");
       else if (c.handled_by === "human" && status.textContent === t("resolved")) status.textContent = "";
+      updateSolved();
     }
   }
   function showView(cid) {
@@ -285,6 +304,7 @@
         break;
       case "email_saved": emailBox.hidden = true; status.textContent = t("saved", { e: f.email }); break;
       case "csat_saved": csatBox.hidden = true; status.textContent = t("thanks"); break;
+      case "solved_saved": if (f.conversation) setConversation(f.conversation); break;
       case "error":
         if (f.code === "bad_token" || f.code === "bad_identity") {
           S.token = ""; save("token", ""); S.conv = null; save("conv", null); S.seqs = {};

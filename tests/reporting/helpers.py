@@ -32,7 +32,7 @@ class History:
         Conversation.objects.for_tenant(self.tenant).filter(pk=conv.pk).update(created_at=start)
         conv.created_at = start
         if created_event:
-            self.ev(conv, "conversation_created", start)
+            self.ev(conv, "conversation_created", start, data={"contact_id": contact.pk})
         return conv
 
     def ev(self, conv: Conversation, kind: str, when: dt.datetime, **kw: Any) -> ReportingEvent:
