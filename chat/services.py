@@ -400,10 +400,11 @@ def agent_send(
                 if dup is not None:
                     return Posted(dup, conv, duplicate=True)
             if not note:
-                if conv.handled_by == HandledBy.BOT:
-                    _take_over_locked(actor, conv)
+                # Before the take-over: a handoff would set the status back to open.
                 if conv.status == ConversationStatus.RESOLVED:
                     raise ServiceError(_("Reopen the conversation before replying."), code="resolved")
+                if conv.handled_by == HandledBy.BOT:
+                    _take_over_locked(actor, conv)
                 _first_human_reply_check(conv, _actor_id(actor), now)
             msg = _append(
                 conversation=conv,
