@@ -40,7 +40,8 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_history
-	KEFU_DEBUG=1 KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --workers 1
+	@echo "Demo: http://127.0.0.1:8000/  (widget host page: http://127.0.0.1:8000/demo/)"
+	KEFU_DEBUG=1 KEFU_WARM_UP=1 KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --workers 1
 
 lint: install
 	$(VENV)/bin/ruff check .

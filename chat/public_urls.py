@@ -6,4 +6,5 @@ from chat import views
 urlpatterns = [
     path("widget.js", views.widget_js, name="widget-js"),
     path("demo/widget/<str:public_key>/", views.demo_host, name="widget-demo"),
+    path("demo/", views.demo_home, name="demo-home"),
 ]

@@ -83,6 +83,14 @@ def widget_js(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+def demo_home(request: HttpRequest) -> HttpResponse:
+    """/demo/: the seeded demo shop's host page (`manage.py seed_demo`)."""
+    widget = tenant_selectors.demo_widget()
+    if widget is None:
+        raise Http404("No demo tenant: run `python manage.py seed_demo`.")
+    return redirect("widget-demo", public_key=widget.public_key)
+
+
 def demo_host(request: HttpRequest, public_key: str) -> HttpResponse:
     """A stand-in customer site with the widget snippet (for demos; real sites paste the snippet)."""
     widget = tenant_selectors.widget_by_public_key(public_key=public_key)

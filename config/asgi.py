@@ -11,6 +11,18 @@ from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
+if os.environ.get("KEFU_WARM_UP") == "1":
+    # Embedded default: this server process is also the inference pool; load the models
+    # in the background so the server answers at once and the first visitor waits less.
+    import threading
+
+    def _warm_up() -> None:
+        from ml.services import warm_up
+
+        warm_up()
+
+    threading.Thread(target=_warm_up, name="kefu-warm-up", daemon=True).start()
+
 # Origin checks are per route: widget sockets check the widget's allowed origins,
 # agent sockets check the portal's own host (see the consumer bases in tenants.consumers).
 application = ProtocolTypeRouter(

@@ -4,10 +4,12 @@ inference: one process per GPU/CPU slot, model loaded once per process (chat rep
            embeddings); training: per-tenant retraining; default: everything else.
 """
 
+import logging
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -30,3 +32,14 @@ app.conf.beat_schedule = {
     "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
 }
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def warm_up_inference_process(**_kwargs: object) -> None:
+    """Inference processes (KEFU_WARM_UP=1, see platform/Procfile) load their models once,
+    at start, so the first visitor does not wait for them."""
+    if os.environ.get("KEFU_WARM_UP") != "1":
+        return
+    from ml.services import warm_up
+
+    logging.getLogger(__name__).info("warm-up: %s", warm_up())

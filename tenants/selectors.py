@@ -51,3 +51,11 @@ def widget_by_public_key(*, public_key: str) -> Widget | None:
 
 def api_key_list(*, tenant: Tenant) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_tenant(tenant).filter(revoked_at__isnull=True).order_by("created_at")
+
+
+DEMO_TENANT_SLUG = "demo-shop"
+
+
+def demo_widget() -> Widget | None:
+    # Cross-tenant by design: the public demo page names the seeded demo tenant.
+    return Widget.all_tenants.filter(tenant__slug=DEMO_TENANT_SLUG, is_active=True).order_by("created_at").first()
