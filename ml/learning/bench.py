@@ -79,12 +79,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ds = build_training_set([Record(t, lb) for t, lb in zip(texts, labels, strict=True)])
     build_s = time.perf_counter() - t0
     stages: dict[str, float] = {}
-    last = {"stage": "", "t": time.perf_counter()}
+    last_stage = [""]
+    last_t = [time.perf_counter()]
 
     def progress(stage: str, step: int, total: int, loss: float | None) -> None:
         now = time.perf_counter()
-        stages[last["stage"]] = stages.get(last["stage"], 0.0) + now - last["t"]
-        last.update(stage=stage, t=now)
+        stages[last_stage[0]] = stages.get(last_stage[0], 0.0) + now - last_t[0]
+        last_stage[0], last_t[0] = stage, now
 
     out_root = Path(args.out or tempfile.mkdtemp(prefix="kefu-bench-"))
     res = train_candidate(ds, out_dir=out_root / "candidate", encode=encode, finetune=False,

@@ -58,7 +58,7 @@ def retrain(records: Iterable[Record | Mapping[str, Any]], *, out_dir: str | Pat
     examples and replay recent messages. Raises ``Cancelled`` when cancelled."""
     ds = build_training_set(records)
     check = enough_new_data(serving_snapshot, ds, min_new=min_new if scheduled else 0)
-    base = {"data_check": check, "snapshot": ds.snapshot.to_dict(), "data_stats": ds.stats,
+    base: dict[str, Any] = {"data_check": check, "snapshot": ds.snapshot.to_dict(), "data_stats": ds.stats,
             "code_version": code_version()}
     if not check.retrain and (scheduled or len(ds.labels) < 2):
         return RetrainOutcome(trained=False, reason=check.reason, **base)
