@@ -9,6 +9,8 @@ router.register("knowledge-imports", api_views.KnowledgeImportViewSet, basename=
 router.register("intents", api_views.IntentViewSet, basename="intent")
 router.register("actions", api_views.ActionViewSet, basename="action")
 router.register("model-versions", api_views.ModelVersionViewSet, basename="model-version")
+router.register("training-runs", api_views.TrainingRunViewSet, basename="training-run")
+router.register("message-feedback", api_views.MessageFeedbackViewSet, basename="message-feedback")
 
 # Mounted under /api/t/<tenant_slug>/ by config.urls.
 urlpatterns = [

@@ -13,10 +13,21 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ml import selectors, services
-from ml.models import Action, AIPolicy, Intent, IntentExample, KnowledgeArticle, KnowledgeImport, ModelVersion
+from ml import selectors, services, training
+from ml.models import (
+    Action,
+    AIPolicy,
+    AnalyzedMessage,
+    Intent,
+    IntentExample,
+    KnowledgeArticle,
+    KnowledgeImport,
+    ModelVersion,
+    TrainingRun,
+)
 from ml.serializers import (
     ActionSerializer,
+    AgentFeedbackSerializer,
     ArticleSerializer,
     ExamplesSerializer,
     ImportCreateSerializer,
@@ -24,6 +35,7 @@ from ml.serializers import (
     IntentSerializer,
     ModelVersionSerializer,
     PolicySerializer,
+    TrainingRunSerializer,
 )
 from tenants.api import TenantViewSet
 from tenants.api_views import AdminActorMixin, raise_api_error
@@ -229,3 +241,63 @@ class ModelVersionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.Retriev
 
     def scope_queryset(self, queryset: Any) -> Any:
         return queryset.order_by("-version")
+
+    @extend_schema(request=None, responses=ModelVersionSerializer)
+    @action(detail=True, methods=["post"], url_path="serve")
+    def serve(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        """Serve this version from now on (rollback or manual promotion)."""
+        version: ModelVersion = self.get_object()  # type: ignore[assignment]
+        try:
+            version = training.serve_version(actor=self.actor(), version_id=version.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(ModelVersionSerializer(version).data)
+
+
+class TrainingRunViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+    """Retraining runs: POST starts one ("Retrain now"); GET polls progress; cancel."""
+
+    model = TrainingRun
+    serializer_class = TrainingRunSerializer
+
+    def scope_queryset(self, queryset: Any) -> Any:
+        return queryset.order_by("-created_at")
+
+    @extend_schema(request=None, responses={201: TrainingRunSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        try:
+            run = training.request_retrain(actor=self.actor())
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=TrainingRunSerializer)
+    @action(detail=True, methods=["post"], url_path="cancel")
+    def cancel(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        run: TrainingRun = self.get_object()  # type: ignore[assignment]
+        try:
+            run = training.cancel_run(actor=self.actor(), run_id=run.pk)
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(TrainingRunSerializer(run).data)
+
+
+class MessageFeedbackViewSet(AdminActorMixin, TenantViewSet):
+    """An agent relabels a visitor message's intent, marks the bot's answer wrong or
+    corrects it (POST, keyed by chat's message id). Agents may write here."""
+
+    model = AnalyzedMessage
+    write_roles = frozenset({"owner", "admin", "agent"})
+    serializer_class = AgentFeedbackSerializer
+
+    @extend_schema(request=AgentFeedbackSerializer, responses={201: AgentFeedbackSerializer})
+    def create(self, request: Request, tenant_slug: str) -> Response:
+        data = AgentFeedbackSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        try:
+            services.agent_feedback(actor=self.actor(), message_id=v["message_id"], kind=v["kind"],
+                                    label=v["label"], correction=v["correction"])
+        except ServiceError as exc:
+            raise_api_error(exc)
+        return Response(v, status=status.HTTP_201_CREATED)

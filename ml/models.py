@@ -166,6 +166,13 @@ class UnsupportedLanguage(models.TextChoices):
     HANDOFF = "handoff", _("Hand off to a human")
 
 
+class RetrainSchedule(models.TextChoices):
+    OFF = "off", _("Off (manual only)")
+    HOURLY = "hourly", _("Hourly")
+    NIGHTLY = "nightly", _("Nightly")
+    WEEKLY = "weekly", _("Weekly")
+
+
 class AIPolicy(TenantOwnedModel):
     confidence_threshold = models.FloatField(default=0.35)
     handoff_on_out_of_scope = models.BooleanField(default=True)
@@ -181,6 +188,8 @@ class AIPolicy(TenantOwnedModel):
         max_length=10, choices=UnsupportedLanguage.choices, default=UnsupportedLanguage.ARTICLE
     )
     use_generator = models.BooleanField(default=True, help_text="Let the LLM propose a candidate answer")
+    retrain_schedule = models.CharField(max_length=10, choices=RetrainSchedule.choices, default=RetrainSchedule.NIGHTLY)
+    retrain_min_new = models.PositiveIntegerField(default=20, help_text="New or relabelled examples before a scheduled retrain")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -264,6 +273,15 @@ class ModelVersion(TenantOwnedModel):
     artifact_path = models.CharField(max_length=500, blank=True)
     training_seconds = models.FloatField(default=0)
     reason = models.TextField(blank=True)
+    # SnapshotMeta of its training data (ml.learning.dataset): the scheduler's baseline.
+    snapshot = models.JSONField(default=dict, blank=True)
+    # Metrics of the version that was serving, on this version's validation data.
+    serving_metrics = models.JSONField(default=dict, blank=True)
+    # ml.learning.replay diff over the tenant's recent conversations.
+    replay = models.JSONField(default=dict, blank=True)
+    training_run = models.ForeignKey(
+        "TrainingRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
@@ -287,6 +305,11 @@ class TrainingRun(TenantOwnedModel):
     cancel_requested = models.BooleanField(default=False)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)
     message = models.TextField(blank=True)
+    trigger = models.CharField(max_length=10, default="manual")  # manual | scheduled
+    # Bumped by every progress report; a running run whose heartbeat is old belongs to
+    # a worker that died (ml.training.reap_stale_runs marks it failed).
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -296,5 +319,125 @@ class TrainingRun(TenantOwnedModel):
             # Two retrains of one tenant never run at once.
             models.UniqueConstraint(
                 fields=["tenant", "kind"], condition=Q(status__in=["queued", "running"]), name="trainingrun_one_active"
+            ),
+        ]
+
+
+# --- learning loop: what chat hands over as plain data (issue 6) -------------------------------
+# Every text below is redacted (ml.learning.redact) before it is stored; chat ids are plain
+# integers (ml never imports chat). Rows of a deleted visitor are removed by
+# ml.services.forget_conversations.
+
+
+class ExampleSource(models.TextChoices):
+    RELABEL = "relabel", _("Agent relabel")
+    CONFIRMED = "confirmed", _("Confirmed bot turn")
+
+
+class TrainingExample(TenantOwnedModel):
+    """A labelled visitor message (beyond the admin's IntentExamples)."""
+
+    text = models.CharField(max_length=1000)
+    label = models.CharField(max_length=80)  # an intent name, or "out_of_scope"
+    source = models.CharField(max_length=10, choices=ExampleSource.choices)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source", "message_id"], condition=Q(message_id__isnull=False),
+                name="trainingexample_one_per_message",
+            ),
+        ]
+
+
+class FeedbackKind(models.TextChoices):
+    THUMBS_UP = "thumbs_up", _("Thumbs up")
+    THUMBS_DOWN = "thumbs_down", _("Thumbs down")
+    RELABEL = "relabel", _("Intent relabelled")
+    WRONG = "wrong", _("Answer marked wrong")
+    CORRECTED = "corrected", _("Answer corrected")
+    CSAT = "csat", _("CSAT")
+
+
+class Feedback(TenantOwnedModel):
+    kind = models.CharField(max_length=12, choices=FeedbackKind.choices)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)  # the visitor message (redacted)
+    label = models.CharField(max_length=80, blank=True)
+    correction = models.TextField(blank=True)  # the corrected answer (redacted)
+    value = models.IntegerField(null=True, blank=True)  # thumbs +1/-1, CSAT 1..5
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+
+
+class AnalyzedMessage(TenantOwnedModel):
+    """What the serving model decided for one visitor message: the replay input."""
+
+    message_id = models.BigIntegerField()
+    conversation_id = models.BigIntegerField()
+    text = models.CharField(max_length=1000)
+    intent = models.CharField(max_length=80, blank=True)
+    confidence = models.FloatField(default=0)
+    action = models.CharField(max_length=10, default="answer")
+    handoff_reason = models.CharField(max_length=40, blank=True)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "conversation_id"]), models.Index(fields=["tenant", "created_at"])]
+        constraints = [models.UniqueConstraint(fields=["tenant", "message_id"], name="analyzedmessage_unique")]
+
+
+class UnansweredQuestion(TenantOwnedModel):
+    """A visitor question the bot handed off or could not answer: knowledge-gap input."""
+
+    message_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    text = models.CharField(max_length=1000)
+    reason = models.CharField(max_length=40, blank=True)
+    # MiniLM vector (float32, L2-normalised) when the inference worker had it at hand;
+    # the gaps page encodes the missing ones.
+    embedding = models.BinaryField(blank=True, default=b"")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"], condition=Q(message_id__isnull=False), name="unanswered_unique_message"
+            ),
+        ]
+
+
+class SuggestionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+
+
+class SuggestedArticle(TenantOwnedModel):
+    """A human agent's answer to a handed-off question, offered to an admin as an article."""
+
+    question = models.CharField(max_length=1000)
+    answer = models.TextField()
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)  # the agent's answer message
+    status = models.CharField(max_length=10, choices=SuggestionStatus.choices, default=SuggestionStatus.PENDING)
+    article = models.ForeignKey(KnowledgeArticle, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "status", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "message_id"], condition=Q(message_id__isnull=False), name="suggested_unique_message"
             ),
         ]

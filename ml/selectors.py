@@ -126,3 +126,67 @@ def model_versions(*, tenant: Tenant, kind: str = "intent") -> QuerySet[ModelVer
 
 def latest_training_run(*, tenant: Tenant, kind: str = "intent") -> TrainingRun | None:
     return TrainingRun.objects.for_tenant(tenant).filter(kind=kind).order_by("-created_at").first()
+
+
+# --- learning loop ------------------------------------------------------------------------------
+
+
+def active_training_run(*, tenant: Tenant | int, kind: str = "intent") -> TrainingRun | None:
+    return TrainingRun.objects.for_tenant(tenant).filter(kind=kind, status__in=["queued", "running"]).first()
+
+
+def training_run_dict(run: TrainingRun | None) -> dict[str, Any]:
+    """The progress endpoint's payload (polled every second by the portal)."""
+    if run is None:
+        return {"run": None}
+    total = run.total_steps or 0
+    percent = int(100 * run.step / total) if total else (100 if run.status == "done" else 0)
+    return {"run": {"id": run.pk, "status": run.status, "stage": run.stage, "step": run.step, "total_steps": total,
+                    "percent": min(100, percent), "loss": run.loss, "message": run.message,
+                    "cancel_requested": run.cancel_requested, "trigger": run.trigger,
+                    "active": run.status in ("queued", "running"),
+                    "model_version": run.model_version.version if run.model_version_id and run.model_version else None,
+                    "heartbeat_at": run.heartbeat_at.isoformat() if run.heartbeat_at else None}}
+
+
+def model_version_get(*, tenant: Tenant, version_id: int) -> ModelVersion | None:
+    return ModelVersion.objects.for_tenant(tenant).filter(pk=version_id).first()
+
+
+def recent_analyzed_messages(*, tenant: Tenant, limit: int = 50) -> list[Any]:
+    from ml.models import AnalyzedMessage
+
+    return list(AnalyzedMessage.objects.for_tenant(tenant).order_by("-created_at")[:limit])
+
+
+def pending_suggestions(*, tenant: Tenant) -> list[Any]:
+    from ml.models import SuggestedArticle, SuggestionStatus
+
+    return list(SuggestedArticle.objects.for_tenant(tenant).filter(status=SuggestionStatus.PENDING)
+                .order_by("-created_at")[:100])
+
+
+def knowledge_gaps(*, tenant: Tenant | int, limit: int = 2000, similarity: float = 0.6,
+                   min_count: int = 2) -> list[dict[str, Any]]:
+    """Unanswered questions clustered by embedding (ml.learning.gaps), largest first.
+    Missing vectors are encoded here (lazily imports the encoder) and stored."""
+    import numpy as np
+
+    from ml.learning.gaps import cluster_questions
+    from ml.models import UnansweredQuestion
+
+    rows = list(UnansweredQuestion.objects.for_tenant(tenant).order_by("-created_at")[:limit])
+    if not rows:
+        return []
+    missing = [q for q in rows if not q.embedding]
+    if missing:
+        from ml.serving import encode
+
+        vecs = encode([q.text for q in missing])
+        for q, v in zip(missing, vecs, strict=True):
+            q.embedding = np.asarray(v, dtype=np.float32).tobytes()
+        UnansweredQuestion.objects.bulk_update(missing, ["embedding"])
+    matrix = np.stack([np.frombuffer(bytes(q.embedding), dtype=np.float32) for q in rows])
+    clusters = cluster_questions([{"text": q.text, "id": q.pk, "conversation_id": q.conversation_id} for q in rows],
+                                 embeddings=matrix, similarity=similarity, min_count=min_count)
+    return [c.to_dict() for c in clusters]

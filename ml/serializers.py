@@ -4,7 +4,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ml.models import Action, AIPolicy, Intent, IntentExample, KnowledgeArticle, KnowledgeImport, ModelVersion
+from ml.models import (
+    Action,
+    AIPolicy,
+    Intent,
+    IntentExample,
+    KnowledgeArticle,
+    KnowledgeImport,
+    ModelVersion,
+    TrainingRun,
+)
 
 
 class ArticleSerializer(serializers.ModelSerializer):
@@ -96,6 +105,21 @@ class ActionSerializer(serializers.ModelSerializer):
 class ModelVersionSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "kind", "version", "status", "metrics", "data_hash", "code_version", "training_seconds",
-                  "reason", "created_at", "promoted_at"]
+        fields = ["id", "kind", "version", "status", "metrics", "serving_metrics", "replay", "data_hash",
+                  "code_version", "training_seconds", "reason", "created_at", "promoted_at"]
         read_only_fields = fields
+
+
+class TrainingRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "kind", "status", "trigger", "stage", "step", "total_steps", "loss", "cancel_requested",
+                  "model_version", "message", "heartbeat_at", "created_at", "finished_at"]
+        read_only_fields = fields
+
+
+class AgentFeedbackSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(help_text="chat's id of the visitor message")
+    kind = serializers.ChoiceField(choices=["relabel", "wrong", "corrected"])
+    label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    correction = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")

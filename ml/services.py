@@ -32,6 +32,7 @@ from ml.models import (
     KnowledgeChunk,
     KnowledgeImport,
     MLRevision,
+    RetrainSchedule,
     UnsupportedLanguage,
 )
 from tenants.errors import ServiceError
@@ -55,7 +56,9 @@ def analyze_and_reply(
     from ml import agent  # lazy: torch is only imported by inference processes
 
     try:
-        return agent.analyze(tenant_id=tenant_id, conversation=conversation, on_token=on_token)
+        result = agent.analyze(tenant_id=tenant_id, conversation=conversation, on_token=on_token)
+        _record_analysis(tenant_id=tenant_id, conversation=conversation, result=result)
+        return result
     except Exception as exc:  # noqa: BLE001 - the visitor is told and a human takes over
         logger.exception("analyze_and_reply failed for tenant %s", tenant_id)
         text = agent.HANDOFF_TEXTS["model_error"]
@@ -429,7 +432,8 @@ def delete_example(*, actor: Membership, example_id: int) -> None:
 
 POLICY_FIELDS = (
     "confidence_threshold", "handoff_on_out_of_scope", "negative_streak", "max_bot_turns", "persona",
-    "guardrails", "supported_languages", "unsupported_language", "use_generator",
+    "guardrails", "supported_languages", "unsupported_language", "use_generator", "retrain_schedule",
+    "retrain_min_new",
 )
 
 
@@ -465,6 +469,15 @@ def update_policy(*, actor: Membership, **changes: Any) -> AIPolicy:
             value = [str(v).strip().lower() for v in items if str(v).strip()][:20]
         elif key == "unsupported_language" and value not in UnsupportedLanguage.values:
             raise ServiceError(_("Unknown unsupported-language behaviour."))
+        elif key == "retrain_schedule" and value not in RetrainSchedule.values:
+            raise ServiceError(_("Unknown retraining schedule."))
+        elif key == "retrain_min_new":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ServiceError(_("%(f)s must be a whole number.") % {"f": key}) from None
+            if not 1 <= value <= 100000:
+                raise ServiceError(_("%(f)s must be between 1 and 100000.") % {"f": key})
         setattr(policy, key, value)
     policy.save()
     bump_revision(tenant=actor.tenant, config=True)
@@ -613,3 +626,210 @@ def delete_action(*, actor: Membership, action_id: int) -> None:
     if not deleted:
         raise ServiceError(_("Action not found."), code="not_found")
     bump_revision(tenant=actor.tenant, config=True)
+
+
+# =============================================================================== learning loop
+# Plain-data entry points chat calls (ml never imports chat). Every text is redacted
+# before it is stored; ids are chat's integer ids.
+
+GAP_REASONS = frozenset({"out_of_scope", "low_confidence", "no_answer", "unsupported_language"})
+
+
+def _redact(text: str, limit: int = 1000) -> str:
+    from ml.learning.redact import redact
+
+    return " ".join(redact(str(text or "")).split())[:limit]
+
+
+def _record_analysis(*, tenant_id: int, conversation: dict[str, Any], result: dict[str, Any]) -> None:
+    """Keep what replay and gap mining need (never fails the reply)."""
+    try:
+        message = conversation.get("message") or {}
+        intent = result.get("intent") or {}
+        record_analyzed_message(
+            tenant_id=tenant_id, message_id=int(message["id"]), conversation_id=int(conversation["id"]),
+            text=str(message.get("text") or ""), intent=intent.get("name"),
+            confidence=float(intent.get("confidence") or 0.0), action=str(result.get("action") or "answer"),
+            handoff_reason=result.get("handoff_reason"))
+    except Exception:  # noqa: BLE001 - learning data is best effort; the visitor's answer is not
+        logger.exception("could not record the analysis of a message of tenant %s", tenant_id)
+
+
+def record_analyzed_message(
+    *, tenant_id: int, message_id: int, conversation_id: int, text: str, intent: str | None, confidence: float,
+    action: str, handoff_reason: str | None = None, embedding: Any = None,
+) -> None:
+    """What the serving model decided for one visitor message (idempotent on message_id).
+    Called by ``analyze_and_reply`` itself; handed-off questions also become gap input."""
+    from ml.models import AnalyzedMessage, ModelStatus, ModelVersion
+
+    red = _redact(text)
+    if not red:
+        return
+    serving = (ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent", status=ModelStatus.SERVING)
+               .values_list("version", flat=True).first())
+    AnalyzedMessage.objects.update_or_create(
+        tenant_id=tenant_id, message_id=message_id,
+        defaults={"conversation_id": conversation_id, "text": red, "intent": intent or "",
+                  "confidence": round(float(confidence), 4), "action": action[:10],
+                  "handoff_reason": (handoff_reason or "")[:40], "model_version": serving})
+    if action == "handoff" and (handoff_reason or "no_answer") in GAP_REASONS:
+        record_unanswered_question(tenant_id=tenant_id, text=text, message_id=message_id,
+                                   conversation_id=conversation_id, reason=handoff_reason or "no_answer")
+
+
+def record_unanswered_question(
+    *, tenant_id: int, text: str, message_id: int | None = None, conversation_id: int | None = None,
+    reason: str = "handoff",
+) -> None:
+    """A visitor question the bot could not answer (knowledge-gap mining input).
+    Chat: a conversation handed off for a reason ml did not decide (e.g. no agent reply
+    found / the visitor's question before a manual takeover)."""
+    from ml.models import UnansweredQuestion
+
+    red = _redact(text)
+    if not red:
+        return
+    if message_id is None:
+        UnansweredQuestion.objects.create(tenant_id=tenant_id, text=red, conversation_id=conversation_id,
+                                          reason=reason[:40])
+        return
+    UnansweredQuestion.objects.update_or_create(
+        tenant_id=tenant_id, message_id=message_id,
+        defaults={"text": red, "conversation_id": conversation_id, "reason": reason[:40]})
+
+
+def record_feedback(
+    *, tenant_id: int, kind: str, text: str = "", label: str | None = None, message_id: int | None = None,
+    conversation_id: int | None = None, value: int | None = None, correction: str = "",
+) -> None:
+    """Feedback from chat (visitor thumbs, CSAT) or agents (relabel, wrong, corrected).
+
+    ``text`` is the *visitor* message the feedback is about; ``label`` its intent:
+    - thumbs_up with a label: the bot's intent was right -> a confirmed training example;
+    - relabel: an agent's label (an intent name, or "out_of_scope") -> a training example
+      that beats any other source;
+    - thumbs_down / wrong / corrected / csat: stored as feedback (quality signal, not a label).
+    """
+    from ml.learning.dataset import canonical_label
+    from ml.models import ExampleSource, Feedback, FeedbackKind, TrainingExample
+
+    if kind not in FeedbackKind.values:
+        raise ServiceError(_("Unknown feedback kind."), code="invalid")
+    red = _redact(text)
+    with transaction.atomic():
+        Feedback.objects.create(tenant_id=tenant_id, kind=kind, message_id=message_id,
+                                conversation_id=conversation_id, text=red, label=(label or "")[:80],
+                                correction=_redact(correction, 5000), value=value)
+        if kind in (FeedbackKind.THUMBS_DOWN, FeedbackKind.WRONG) and message_id is not None:
+            TrainingExample.objects.for_tenant(tenant_id).filter(
+                message_id=message_id, source=ExampleSource.CONFIRMED).delete()
+        source = {FeedbackKind.RELABEL: ExampleSource.RELABEL, FeedbackKind.THUMBS_UP: ExampleSource.CONFIRMED}.get(
+            FeedbackKind(kind))
+        if source is None or not red or (source == ExampleSource.CONFIRMED and not label):
+            return
+        clean = canonical_label(label)
+        if clean != "out_of_scope" and not Intent.objects.for_tenant(tenant_id).filter(name=clean).exists():
+            raise ServiceError(_("Unknown intent."), code="invalid")
+        if message_id is None:
+            TrainingExample.objects.create(tenant_id=tenant_id, text=red, label=clean, source=source,
+                                           conversation_id=conversation_id)
+        else:
+            TrainingExample.objects.update_or_create(
+                tenant_id=tenant_id, source=source, message_id=message_id,
+                defaults={"text": red, "label": clean, "conversation_id": conversation_id})
+
+
+def record_human_answer(
+    *, tenant_id: int, question: str, answer: str, conversation_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """A human agent answered a handed-off question: offer it as a suggested article
+    (an admin accepts, edits or rejects it) and keep it as drafting material for gaps."""
+    from ml.models import SuggestedArticle
+
+    q, a = _redact(question), _redact(answer, 5000)
+    if not q or not a:
+        return
+    if message_id is None:
+        SuggestedArticle.objects.create(tenant_id=tenant_id, question=q, answer=a, conversation_id=conversation_id)
+    else:
+        SuggestedArticle.objects.get_or_create(
+            tenant_id=tenant_id, message_id=message_id,
+            defaults={"question": q, "answer": a, "conversation_id": conversation_id})
+
+
+def forget_conversations(*, tenant_id: int, conversation_ids: list[int]) -> int:
+    """A visitor was deleted: drop every learning row of their conversations."""
+    from ml.models import AnalyzedMessage, Feedback, SuggestedArticle, TrainingExample, UnansweredQuestion
+
+    ids = [int(i) for i in conversation_ids]
+    n = 0
+    for model in (AnalyzedMessage, Feedback, TrainingExample, UnansweredQuestion, SuggestedArticle):
+        n += model.objects.for_tenant(tenant_id).filter(conversation_id__in=ids).delete()[0]
+    return n
+
+
+def agent_feedback(*, actor: Membership, message_id: int, kind: str, label: str = "", correction: str = "") -> None:
+    """An agent's relabel / mark-wrong / correction of the visitor message ``message_id``
+    (chat's id), using the text ml stored when it analysed the message."""
+    from ml.models import AnalyzedMessage, FeedbackKind
+
+    if kind not in (FeedbackKind.RELABEL, FeedbackKind.WRONG, FeedbackKind.CORRECTED):
+        raise ServiceError(_("Unknown feedback kind."), code="invalid")
+    analyzed = AnalyzedMessage.objects.for_tenant(actor.tenant_id).filter(message_id=message_id).first()
+    if analyzed is None:
+        raise ServiceError(_("Message not found."), code="not_found")
+    if kind == FeedbackKind.RELABEL and not label:
+        raise ServiceError(_("Choose an intent."), code="invalid")
+    if kind == FeedbackKind.CORRECTED and not correction.strip():
+        raise ServiceError(_("Write the correct answer."), code="invalid")
+    record_feedback(tenant_id=actor.tenant_id, kind=kind, text=analyzed.text, label=label or None,
+                    message_id=message_id, conversation_id=analyzed.conversation_id, correction=correction)
+    if kind == FeedbackKind.CORRECTED:
+        record_human_answer(tenant_id=actor.tenant_id, question=analyzed.text, answer=correction,
+                            conversation_id=analyzed.conversation_id)
+
+
+def decide_suggestion(*, actor: Membership, suggestion_id: int, accept: bool, title: str = "", body: str = "") -> Any:
+    """Accept (optionally edited: creates a draft article) or reject a suggested article."""
+    from ml.models import SuggestedArticle, SuggestionStatus
+
+    check_admin(actor)
+    with transaction.atomic():
+        s = SuggestedArticle.objects.for_tenant(actor.tenant_id).select_for_update().filter(pk=suggestion_id).first()
+        if s is None:
+            raise ServiceError(_("Suggestion not found."), code="not_found")
+        if s.status != SuggestionStatus.PENDING:
+            raise ServiceError(_("This suggestion was already decided."), code="invalid")
+        article = None
+        if accept:
+            article = create_article(actor=actor, title=(title or s.question)[:200], body=body or s.answer,
+                                     tags=["suggested"], status=ArticleStatus.DRAFT, language="en")
+        SuggestedArticle.objects.for_tenant(actor.tenant_id).filter(pk=s.pk).update(
+            status=SuggestionStatus.ACCEPTED if accept else SuggestionStatus.REJECTED, article=article,
+            decided_at=timezone.now())
+    return article
+
+
+def draft_gap_article(*, actor: Membership, question_ids: list[int]) -> KnowledgeArticle:
+    """"Draft article" on a gap: an extractive draft from agents' answers in the gap's
+    conversations (ml.learning.gaps.draft_article), saved as a draft for the admin."""
+    from ml.learning.gaps import GapCluster, draft_article
+    from ml.models import SuggestedArticle, UnansweredQuestion
+    from ml.serving import encode
+
+    check_admin(actor)
+    qs = list(UnansweredQuestion.objects.for_tenant(actor.tenant_id).filter(pk__in=question_ids))
+    if not qs:
+        raise ServiceError(_("Gap not found."), code="not_found")
+    conv_ids = {q.conversation_id for q in qs if q.conversation_id is not None}
+    answers = [{"id": s.pk, "text": s.answer} for s in
+               SuggestedArticle.objects.for_tenant(actor.tenant_id).filter(conversation_id__in=conv_ids)]
+    rep = max({q.text for q in qs}, key=lambda t: sum(1 for q in qs if q.text == t))
+    cluster = GapCluster(id=0, count=len(qs), representative=rep, examples=[q.text for q in qs[:5]])
+    draft = draft_article(cluster, answers, encode=lambda ts: encode(list(ts)))
+    body = draft["body"] or _("No agent answers to these questions yet. Visitors asked:") + "\n\n" + "\n".join(
+        f"- {q.text}" for q in qs[:10])
+    return create_article(actor=actor, title=draft["title"][:200], body=body, tags=["gap"],
+                          status=ArticleStatus.DRAFT, language="en")

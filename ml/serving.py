@@ -116,6 +116,32 @@ class IntentModel:
                                 [{"name": k, "similarity": round(v, 4)} for k, v in sorted(sims.items(), key=lambda x: -x[1])[:3]])
 
 
+class TrainedIntentModel(IntentModel):
+    """A registry version (``ml.nlu.intent.IntentClassifier`` or
+    ``ml.learning.model.LinearIntentModel``): its own calibrated confidence and OOS rule."""
+
+    def __init__(self, classifier: Any, version: int | None = None) -> None:
+        names = list(getattr(classifier, "classes", None) or getattr(classifier, "classes_", []))
+        super().__init__(classifier=classifier, names=[str(n) for n in names])
+        self.version = version
+        # A fine-tuned encoder (CUDA retrains) needs its own vectors, not the bundled ones.
+        # (load_model gives an IntentClassifier an encoder only when it was fine-tuned.)
+        self.own_encoder = (getattr(classifier, "encoder_dir", None) is not None
+                            or getattr(classifier, "encoder", None) is not None)
+
+    def predict(self, text: str, vec: np.ndarray) -> IntentPrediction:
+        from ml.learning.metrics import parse_prediction
+
+        emb = None if self.own_encoder else np.asarray(vec, dtype=np.float32).reshape(1, -1)
+        raw = self.classifier.predict([text], embeddings=emb)[0]
+        p = parse_prediction(raw)
+        top = getattr(raw, "top", None) or [(c["name"], c["probability"]) for c in
+                                             (raw.get("candidates", []) if isinstance(raw, dict) else [])]
+        cands = [{"name": str(n), "probability": round(float(pr), 4)} for n, pr in list(top)[:3]]
+        oos = p.label == "out_of_scope"
+        return IntentPrediction(None if oos else p.label, round(float(p.confidence), 4), oos, cands)
+
+
 class LinearHead:
     """A trained linear head on MiniLM embeddings (artifact: head.npz)."""
 
@@ -270,19 +296,20 @@ def _build_intents(tenant: Any, serving_id: int | None) -> tuple[IntentModel, di
 
 
 def _load_serving_model(tenant: Any, serving_id: int, examples: list[tuple[str, str]]) -> IntentModel | None:
+    """The promoted artifact (ml.learning.model.load_model); None (fall back to the
+    starting model) when its files cannot be loaded."""
+    from ml.learning.model import load_model
     from ml.models import ModelVersion
 
     version = ModelVersion.objects.for_tenant(tenant).filter(pk=serving_id).first()
     if version is None or not version.artifact_path:
         return None
     try:
-        classifier = LinearHead.load(version.artifact_path)
+        classifier = load_model(version.artifact_path)
     except Exception:  # noqa: BLE001 - a broken artifact must not take serving down
         logger.exception("cannot load intent model version %s; using examples", serving_id)
         return None
-    base = IntentModel.from_examples(examples)
-    base.classifier = classifier
-    return base
+    return TrainedIntentModel(classifier, version=version.version)
 
 
 def _load_config(tenant: Any) -> tuple[dict[str, Any], list[ActionSpec], dict[str, list[ActionSpec]]]:

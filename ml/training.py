@@ -1,149 +1,439 @@
-"""Per-tenant retraining of the intent model and the model registry (issue 6, first cut).
+"""Per-tenant retraining of the intent model and the model registry (issue 6).
 
-retrain_tenant: snapshot the tenant's labelled examples -> deterministic train/validation
-split -> fit a linear head on MiniLM embeddings -> evaluate -> register a ModelVersion ->
-promote only if it beats the serving version on the same validation data by a margin.
-A crash leaves the serving version untouched (promotion is one transaction at the end).
+The Django side of ``ml.learning``: rows -> ``dataset.build_training_set`` (redacted,
+deduplicated, stable split) -> ``trainer.train_candidate`` (progress, cancel, atomic
+artifact) -> ``gate.compare`` of candidate and serving model on the *same* validation
+data -> ``replay.replay`` over recent conversations -> a ``ModelVersion`` that is
+promoted only when the gate says so.
+
+Safety:
+- one active run per tenant: the ``trainingrun_one_active`` constraint is the lock;
+- a heartbeat thread bumps ``TrainingRun.heartbeat_at`` while the worker process lives;
+  ``reap_stale_runs`` marks runs whose heartbeat stopped (a killed worker) as failed, so
+  the lock frees itself and the next attempt can start;
+- promotion is one short transaction at the very end, after the run is checked to be
+  still ours (not cancelled, not reaped): a crash anywhere before leaves the serving
+  version untouched (inference processes only ever see a complete artifact).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 import logging
+import subprocess
+import threading
 import time
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from ml import selectors
-from ml.models import ModelStatus, ModelVersion, TrainingRun
+from ml.models import (
+    AIPolicy,
+    AnalyzedMessage,
+    Intent,
+    IntentExample,
+    ModelStatus,
+    ModelVersion,
+    RetrainSchedule,
+    TrainingExample,
+    TrainingRun,
+)
+from tenants.errors import ServiceError
+from tenants.models import Membership
+from tenants.services import check_admin
 
 logger = logging.getLogger(__name__)
-PROMOTION_MARGIN = 0.01
-MIN_NEW_EXAMPLES = 20
+
+ACTIVE = ("queued", "running")
+HEARTBEAT_S = 5.0
+SCHEDULE_INTERVALS = {
+    RetrainSchedule.HOURLY: timedelta(hours=1),
+    RetrainSchedule.NIGHTLY: timedelta(hours=23),
+    RetrainSchedule.WEEKLY: timedelta(days=7) - timedelta(hours=1),
+}
+REPLAY_CONVERSATIONS = 200
 
 
-def _split(examples: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    train: list[tuple[str, str]] = []
-    val: list[tuple[str, str]] = []
-    for label, text in examples:
-        bucket = int(hashlib.sha256(f"{label}|{text}".encode()).hexdigest()[:8], 16) % 5
-        (val if bucket == 0 else train).append((label, text))
-    labels_in_train = {label for label, _t in train}
-    # every intent keeps at least one training example
-    for item in list(val):
-        if item[0] not in labels_in_train:
-            val.remove(item)
-            train.append(item)
-            labels_in_train.add(item[0])
-    return train, val
+def stale_after() -> timedelta:
+    """A running run with no heartbeat for this long belongs to a dead worker."""
+    return timedelta(seconds=float(getattr(settings, "KEFU_TRAINING_STALE_S", 90)))
 
 
-def _progress(run: TrainingRun, **fields: object) -> None:
-    TrainingRun.objects.for_tenant(run.tenant_id).filter(pk=run.pk).update(**fields)
+def queued_stale_after() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "KEFU_TRAINING_QUEUED_STALE_S", 6 * 3600)))
 
 
-def start_retrain(*, tenant_id: int) -> TrainingRun | None:
-    """Create a queued run (None when one is already active: the DB constraint is the lock)."""
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """The git commit when the code runs from a checkout, else the hash of ml.learning."""
+    from ml.learning.trainer import code_version as learning_version
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=settings.BASE_DIR, capture_output=True,
+                             text=True, timeout=5, check=True)
+        commit = out.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"git:{commit} learning:{learning_version()}" if commit else f"learning:{learning_version()}"
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def training_records(*, tenant_id: int) -> list[Any]:
+    """Admin examples + agent relabels + confirmed bot turns, as ``dataset.Record``s.
+    (Rows of deleted visitors are deleted by ``services.forget_conversations``.)"""
+    from ml.learning.dataset import Record
+
+    records = [
+        Record(text=text, label=name, source="example", created_at=created.isoformat(), record_id=f"ex{pk}")
+        for pk, name, text, created in IntentExample.objects.for_tenant(tenant_id)
+        .order_by("pk").values_list("pk", "intent__name", "text", "created_at")
+    ]
+    records += [
+        Record(text=text, label=label, source=source, created_at=created.isoformat(), record_id=f"te{pk}")
+        for pk, text, label, source, created in TrainingExample.objects.for_tenant(tenant_id)
+        .order_by("pk").values_list("pk", "text", "label", "source", "created_at")
+    ]
+    return records
+
+
+def build_dataset(*, tenant_id: int) -> Any:
+    from ml.learning.dataset import build_training_set
+
+    return build_training_set(training_records(tenant_id=tenant_id))
+
+
+def replay_messages(*, tenant_id: int, conversations: int = REPLAY_CONVERSATIONS) -> list[dict[str, Any]]:
+    """Visitor messages of the tenant's last ``conversations`` analysed conversations."""
+    recent = list(
+        AnalyzedMessage.objects.for_tenant(tenant_id).order_by("-created_at")
+        .values_list("conversation_id", flat=True)[: conversations * 20]
+    )
+    conv_ids = list(dict.fromkeys(recent))[:conversations]
+    rows = AnalyzedMessage.objects.for_tenant(tenant_id).filter(conversation_id__in=conv_ids).order_by("created_at")
+    return [{"text": m.text, "serving_intent": m.intent or None, "serving_confidence": m.confidence,
+             "action": m.action, "handoff_reason": m.handoff_reason or None, "message_id": m.message_id,
+             "conversation_id": m.conversation_id} for m in rows]
+
+
+def _replay_policy(tenant_id: int) -> dict[str, Any]:
+    from ml import selectors
+
+    policy = selectors.policy_dict(tenant=tenant_id)
+    return {"confidence_threshold": policy["confidence_threshold"],
+            "handoff_on_out_of_scope": policy["handoff_on_out_of_scope"],
+            "escalating_intents": list(Intent.objects.for_tenant(tenant_id).filter(escalates=True)
+                                       .values_list("name", flat=True))}
+
+
+# --- runs ------------------------------------------------------------------------------------------
+
+
+def _runs(tenant_id: int) -> Any:
+    return TrainingRun.objects.for_tenant(tenant_id)
+
+
+def reap_stale_runs(*, tenant_id: int | None = None) -> int:
+    """Mark runs of dead workers failed (frees the per-tenant lock). Returns how many."""
+    now = timezone.now()
+    cutoff = now - stale_after()
+    qs = TrainingRun.all_tenants.filter(
+        Q(status="running") & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        | Q(status="queued", created_at__lt=now - queued_stale_after())
+    )
+    if tenant_id is not None:
+        qs = qs.filter(tenant_id=tenant_id)
+    n = qs.update(status="failed", finished_at=now,
+                  message="The training worker stopped responding (no heartbeat); the serving version is untouched.")
+    if n:
+        logger.warning("reaped %s stale training run(s)%s", n, f" of tenant {tenant_id}" if tenant_id else "")
+    return n
+
+
+def start_retrain(*, tenant_id: int, trigger: str = "manual") -> TrainingRun | None:
+    """Create a queued run and enqueue ``retrain_tenant`` on commit (None when one is
+    already active: the DB constraint is the lock)."""
     from config.dispatch import enqueue
     from ml import tasks
 
+    reap_stale_runs(tenant_id=tenant_id)
     try:
         with transaction.atomic():
-            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="queued")
+            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="queued", trigger=trigger,
+                                             stage="queued")
             enqueue(tasks.retrain_tenant, tenant_id, run.pk)
     except IntegrityError:
         return None
     return run
 
 
-def retrain_tenant(*, tenant_id: int, run_id: int | None = None) -> int | None:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+def request_retrain(*, actor: Membership) -> TrainingRun:
+    check_admin(actor)
+    run = start_retrain(tenant_id=actor.tenant_id, trigger="manual")
+    if run is None:
+        raise ServiceError(_("A retrain is already running."), code="conflict")
+    return run
 
-    from ml.serving import encode
 
+def cancel_run(*, actor: Membership, run_id: int) -> TrainingRun:
+    """A queued run is cancelled at once; a running one stops at its next check."""
+    check_admin(actor)
+    run = _runs(actor.tenant_id).filter(pk=run_id).first()
+    if run is None:
+        raise ServiceError(_("Training run not found."), code="not_found")
+    if run.status not in ACTIVE:
+        raise ServiceError(_("This training run has already finished."), code="invalid")
+    _runs(actor.tenant_id).filter(pk=run_id, status="queued").update(
+        status="cancelled", cancel_requested=True, finished_at=timezone.now(), message=_("Cancelled before it started."))
+    _runs(actor.tenant_id).filter(pk=run_id, status="running").update(cancel_requested=True)
+    run.refresh_from_db()
+    return run
+
+
+class _Heartbeat:
+    """Bumps the run's heartbeat from a thread while this process lives."""
+
+    def __init__(self, tenant_id: int, run_id: int) -> None:
+        self.tenant_id, self.run_id = tenant_id, run_id
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-run-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stop.wait(HEARTBEAT_S):
+                _runs(self.tenant_id).filter(pk=self.run_id, status="running").update(heartbeat_at=timezone.now())
+        except Exception:  # noqa: BLE001 - the main thread's own progress writes beat too
+            logger.exception("heartbeat of training run %s stopped", self.run_id)
+        finally:
+            close_old_connections()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
+class _RunReporter:
+    """``progress``/``should_cancel`` callbacks for the trainer, throttled DB writes."""
+
+    def __init__(self, tenant_id: int, run_id: int) -> None:
+        self.tenant_id, self.run_id = tenant_id, run_id
+        self.last_write = 0.0
+        self.last_stage = ""
+        self.last_check = 0.0
+        self.cancelled = False
+
+    def progress(self, stage: str, step: int, total: int, loss: float | None) -> None:
+        now = time.monotonic()
+        if stage == self.last_stage and now - self.last_write < 0.3 and step < total:
+            return
+        self.last_stage, self.last_write = stage, now
+        fields: dict[str, Any] = {"stage": stage, "step": step, "total_steps": total, "heartbeat_at": timezone.now()}
+        if loss is not None:
+            fields["loss"] = round(float(loss), 5)
+        _runs(self.tenant_id).filter(pk=self.run_id, status="running").update(**fields)
+
+    def should_cancel(self) -> bool:
+        now = time.monotonic()
+        if not self.cancelled and now - self.last_check >= 0.3:
+            self.last_check = now
+            row = _runs(self.tenant_id).filter(pk=self.run_id).values_list("status", "cancel_requested").first()
+            self.cancelled = row is None or row[0] != "running" or bool(row[1])
+        return self.cancelled
+
+
+def _claim(tenant_id: int, run_id: int | None, trigger: str) -> int | None:
+    now = timezone.now()
     if run_id is None:
         try:
-            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="running")
+            with transaction.atomic():
+                run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="running", trigger=trigger,
+                                                 stage="starting", started_at=now, heartbeat_at=now)
         except IntegrityError:
             return None
-    else:
-        found = TrainingRun.objects.for_tenant(tenant_id).filter(pk=run_id).first()
-        if found is None or found.status not in ("queued", "running"):
-            return None
-        run = found
-    t0 = time.perf_counter()
+        return run.pk
+    claimed = _runs(tenant_id).filter(pk=run_id, status="queued").update(
+        status="running", stage="starting", started_at=now, heartbeat_at=now)
+    return run_id if claimed else None
+
+
+def _finish(tenant_id: int, run_id: int, **fields: Any) -> None:
+    _runs(tenant_id).filter(pk=run_id, status="running").update(finished_at=timezone.now(), **fields)
+
+
+def retrain_tenant(*, tenant_id: int, run_id: int | None = None, trigger: str = "manual") -> int | None:
+    """Train, evaluate, register and maybe promote. Returns the new ModelVersion's pk."""
+    from ml.learning.trainer import Cancelled
+
+    reap_stale_runs(tenant_id=tenant_id)
+    claimed = _claim(tenant_id, run_id, trigger)
+    if claimed is None:  # already taken (redelivery), cancelled, reaped, or another run active
+        return None
+    reporter = _RunReporter(tenant_id, claimed)
+    out_dir = Path(settings.KEFU_MODEL_DIR) / f"tenant-{tenant_id}" / f"intent-run{claimed}"
     try:
-        _progress(run, status="running", stage="snapshot", step=0, total_steps=4)
-        examples = selectors.training_examples(tenant=tenant_id)
-        data_hash = hashlib.sha256(json.dumps(sorted(examples)).encode()).hexdigest()
-        train, val = _split(examples)
-        labels = sorted({label for label, _t in train})
-        if len(labels) < 2:
-            _progress(run, status="done", stage="skipped", message="Need at least two intents with examples.",
-                      finished_at=timezone.now())
-            return None
-        _progress(run, stage="embedding", step=1)
-        x_train = encode([t for _l, t in train])
-        y_train = [label for label, _t in train]
-        if TrainingRun.objects.for_tenant(tenant_id).filter(pk=run.pk, cancel_requested=True).exists():
-            _progress(run, status="cancelled", finished_at=timezone.now())
-            return None
-        _progress(run, stage="fitting", step=2)
-        clf = LogisticRegression(C=10.0, max_iter=2000).fit(x_train, y_train)
-        _progress(run, stage="evaluating", step=3)
-        metrics: dict[str, object] = {"train_size": len(train), "validation_size": len(val), "intents": len(labels)}
-        if val:
-            x_val = encode([t for _l, t in val])
-            y_val = [label for label, _t in val]
-            pred = clf.predict(x_val)
-            metrics["accuracy"] = round(float(np.mean([p == y for p, y in zip(pred, y_val, strict=False)])), 4)
-        version_no = (ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version")
-                      .values_list("version", flat=True).first() or 0) + 1
-        directory = Path(settings.KEFU_MODEL_DIR) / f"tenant-{tenant_id}" / f"intent-v{version_no}"
-        directory.mkdir(parents=True, exist_ok=True)
-        np.savez(directory / "head.npz", coef=clf.coef_, intercept=clf.intercept_, classes=np.asarray(clf.classes_))
-        with transaction.atomic():
-            serving = (ModelVersion.objects.for_tenant(tenant_id).select_for_update()
-                       .filter(kind="intent", status=ModelStatus.SERVING).first())
-            version = ModelVersion.objects.create(
-                tenant_id=tenant_id, kind="intent", version=version_no, metrics=metrics, data_hash=data_hash,
-                code_version="lr-minilm-1", artifact_path=str(directory),
-                training_seconds=round(time.perf_counter() - t0, 2),
-            )
-            new_acc = float(metrics.get("accuracy", 0.0))  # type: ignore[arg-type]
-            old_acc = float((serving.metrics or {}).get("accuracy", -1.0)) if serving else -1.0
-            if serving is None or new_acc >= old_acc + PROMOTION_MARGIN:
-                if serving is not None:
-                    ModelVersion.objects.for_tenant(tenant_id).filter(pk=serving.pk).update(status=ModelStatus.RETIRED)
-                ModelVersion.objects.for_tenant(tenant_id).filter(pk=version.pk).update(
-                    status=ModelStatus.SERVING, promoted_at=timezone.now(), reason="beats the serving version"
-                    if serving else "first version")
-            else:
-                ModelVersion.objects.for_tenant(tenant_id).filter(pk=version.pk).update(
-                    reason=f"accuracy {new_acc:.3f} does not beat serving {old_acc:.3f} by {PROMOTION_MARGIN}")
-            _progress(run, status="done", stage="done", step=4, model_version=version, finished_at=timezone.now())
-        return version.pk
-    except Exception as exc:
-        _progress(run, status="failed", message=str(exc)[:500], finished_at=timezone.now())
-        raise
+        with _Heartbeat(tenant_id, claimed):
+            return _train_and_register(tenant_id, claimed, reporter, out_dir)
+    except Cancelled:
+        _runs(tenant_id).filter(pk=claimed, status="running").update(
+            status="cancelled", stage="cancelled", finished_at=timezone.now(), message=_("Cancelled."))
+        return None
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; serving is untouched
+        logger.exception("retrain of tenant %s (run %s) failed", tenant_id, claimed)
+        _finish(tenant_id, claimed, status="failed", message=f"{type(exc).__name__}: {exc}"[:500])
+        return None
+
+
+def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out_dir: Path) -> int | None:
+    from ml.learning import gate, replay, trainer
+    from ml.learning.model import load_model
+
+    reporter.progress("snapshot", 0, 1, None)
+    dataset = build_dataset(tenant_id=tenant_id)
+    in_scope = [lb for lb in dataset.labels if lb != "out_of_scope"]
+    if len(in_scope) < 2:
+        _finish(tenant_id, run_id, status="done", stage="skipped",
+                message=_("Need at least two intents with examples to train a model."))
+        return None
+    if reporter.should_cancel():
+        raise trainer.Cancelled()
+    result = trainer.train_candidate(dataset, out_dir=out_dir, progress=reporter.progress,
+                                     should_cancel=reporter.should_cancel)
+
+    reporter.progress("gating", 0, 1, None)
+    val_texts, val_labels = dataset.texts_labels("validation")
+    serving = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent", status=ModelStatus.SERVING).first()
+    serving_model = None
+    if serving is not None and serving.artifact_path and Path(serving.artifact_path).is_dir():
+        serving_model = load_model(serving.artifact_path)
+    comparison = gate.compare(result.model, serving_model, val_texts, val_labels,
+                              validation_hash=dataset.snapshot.validation_hash)
+    if reporter.should_cancel():
+        raise trainer.Cancelled()
+
+    reporter.progress("replay", 0, 1, None)
+    messages = replay_messages(tenant_id=tenant_id)
+    diff = replay.replay(messages, result.model, policy=_replay_policy(tenant_id)) if messages else {"messages": 0}
+    reporter.progress("replay", 1, 1, None)
+
+    extra = {k: result.metrics.get(k) for k in ("n_train", "n_validation", "labels", "backend",
+                                                "finetuned_encoder", "fit_seconds", "training_seconds")}
+    metrics = {**comparison.candidate, **extra, "dataset_stats": dataset.stats,
+               "model_eval": {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}
+    decision = comparison.decision
+    with transaction.atomic():
+        run = _runs(tenant_id).select_for_update().filter(pk=run_id).first()
+        current = (ModelVersion.objects.for_tenant(tenant_id).select_for_update()
+                   .filter(kind="intent", status=ModelStatus.SERVING).first())
+        still_ours = run is not None and run.status == "running" and not run.cancel_requested
+        promote = decision.promote and still_ours and (current is None or serving is None or current.pk == serving.pk)
+        reason = decision.reason
+        if decision.promote and not promote:
+            reason = _("Passed the gate, but not promoted: the run was cancelled or the serving version changed meanwhile.")
+        number = (ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version")
+                  .values_list("version", flat=True).first() or 0) + 1
+        version = ModelVersion.objects.create(
+            tenant_id=tenant_id, kind="intent", version=number, status=ModelStatus.CANDIDATE, metrics=metrics,
+            serving_metrics=comparison.serving or {}, data_hash=dataset.snapshot.hash, code_version=code_version()[:64],
+            artifact_path=str(result.artifact_dir), training_seconds=round(result.training_seconds, 2),
+            reason=reason, snapshot=dataset.snapshot.to_dict(), replay=diff, training_run_id=run_id,
+        )
+        if promote:
+            _make_serving(tenant_id, version, current)
+        if run is not None and run.status == "running":
+            _runs(tenant_id).filter(pk=run_id).update(
+                status="done", stage="done", step=1, total_steps=1, model_version=version, finished_at=timezone.now(),
+                message=(_("v%(n)s promoted: %(r)s") if promote else _("v%(n)s kept as a candidate: %(r)s"))
+                % {"n": number, "r": reason})
+    return version.pk
+
+
+def _make_serving(tenant_id: int, version: ModelVersion, current: ModelVersion | None) -> None:
+    versions = ModelVersion.objects.for_tenant(tenant_id)
+    if current is not None and current.pk != version.pk:
+        versions.filter(pk=current.pk).update(status=ModelStatus.RETIRED)
+    versions.filter(pk=version.pk).update(status=ModelStatus.SERVING, promoted_at=timezone.now())
+
+
+def serve_version(*, actor: Membership, version_id: int) -> ModelVersion:
+    """One-click rollback (or manual promotion): serve ``version_id`` from now on.
+    Inference processes pick it up on their next call (ml.serving compares the serving pk)."""
+    check_admin(actor)
+    tenant_id = actor.tenant_id
+    with transaction.atomic():
+        version = ModelVersion.objects.for_tenant(tenant_id).select_for_update().filter(pk=version_id).first()
+        if version is None:
+            raise ServiceError(_("Model version not found."), code="not_found")
+        if version.status == ModelStatus.SERVING:
+            raise ServiceError(_("This version is already serving."), code="invalid")
+        if version.status == ModelStatus.FAILED or not version.artifact_path or not Path(version.artifact_path).is_dir():
+            raise ServiceError(_("This version has no usable model files."), code="invalid")
+        current = (ModelVersion.objects.for_tenant(tenant_id).select_for_update()
+                   .filter(kind=version.kind, status=ModelStatus.SERVING).first())
+        _make_serving(tenant_id, version, current)
+        note = _("Served by %(who)s on %(when)s (was v%(prev)s).") % {
+            "who": actor.user.get_username() if actor.user_id else _("an API key"), "when": timezone.now().strftime("%Y-%m-%d %H:%M"),
+            "prev": current.version if current else "—"}
+        ModelVersion.objects.for_tenant(tenant_id).filter(pk=version.pk).update(reason=f"{version.reason}\n{note}".strip())
+    version.refresh_from_db()
+    return version
+
+
+def use_starting_model(*, actor: Membership) -> None:
+    """Roll back past every trained version: serve the model built from the examples."""
+    check_admin(actor)
+    ModelVersion.objects.for_tenant(actor.tenant_id).filter(kind="intent", status=ModelStatus.SERVING).update(
+        status=ModelStatus.RETIRED)
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+
+def check_schedule(*, tenant_id: int, now: Any = None) -> tuple[bool, str]:
+    """Whether a scheduled retrain of this tenant is due and worth it (and why not)."""
+    from ml.learning.dataset import enough_new_data
+
+    now = now or timezone.now()
+    policy = AIPolicy.objects.for_tenant(tenant_id).first()
+    schedule = policy.retrain_schedule if policy else RetrainSchedule.NIGHTLY
+    min_new = policy.retrain_min_new if policy else 20
+    if schedule == RetrainSchedule.OFF:
+        return False, "schedule is off"
+    last = _runs(tenant_id).filter(trigger="scheduled").order_by("-created_at").first()
+    if last is not None and now - last.created_at < SCHEDULE_INTERVALS[RetrainSchedule(schedule)]:
+        return False, "not due yet"
+    latest = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version").first()
+    check = enough_new_data(latest.snapshot if latest and latest.snapshot else None,
+                            build_dataset(tenant_id=tenant_id), min_new=min_new)
+    return check.retrain, check.reason
 
 
 def schedule_retraining() -> int:
-    """Beat: enqueue a retrain for tenants with enough new examples since their last version."""
-    from ml.models import IntentExample
+    """Beat: enqueue a retrain for each tenant whose schedule is due and that has enough
+    new labelled data since its latest version. Returns how many were enqueued."""
     from tenants.models import Tenant
 
+    reap_stale_runs()
     started = 0
-    for tenant in Tenant.objects.all():  # Tenant is not tenant-owned: one row per tenant
-        last = ModelVersion.objects.for_tenant(tenant).filter(kind="intent").order_by("-created_at").first()
-        new = IntentExample.objects.for_tenant(tenant)
-        if last is not None:
-            new = new.filter(created_at__gt=last.created_at)
-        if new.count() >= MIN_NEW_EXAMPLES and start_retrain(tenant_id=tenant.pk) is not None:
+    for tenant_id in Tenant.objects.order_by("pk").values_list("pk", flat=True):  # not tenant-owned
+        try:
+            due, reason = check_schedule(tenant_id=tenant_id)
+        except Exception:  # noqa: BLE001 - one tenant's bad data must not stop the others
+            logger.exception("schedule check failed for tenant %s", tenant_id)
+            continue
+        if not due:
+            logger.info("tenant %s: no scheduled retrain (%s)", tenant_id, reason)
+            continue
+        if start_retrain(tenant_id=tenant_id, trigger="scheduled") is not None:
             started += 1
     return started

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from ml import selectors, services, training
-from ml.models import ArticleStatus, ImportStatus, UnsupportedLanguage
+from ml.models import ArticleStatus, FeedbackKind, ImportStatus, RetrainSchedule, UnsupportedLanguage
 from ml.public_views import render_markdown
 from tenants.portal import TenantPortalView
 
@@ -185,10 +185,152 @@ class AIView(TenantPortalView):
             actor=self.membership, action_id=_int(post.get("action_id"))), _("Action deleted."))
 
     def op_retrain(self, request: HttpRequest, post: Any) -> None:
-        if not self.membership.is_admin:
-            messages.error(request, _("Only owners and admins can do this."))
-            return
-        if training.start_retrain(tenant_id=self.tenant.pk) is None:
-            messages.error(request, _("A retrain is already running."))
+        self.run_service(request, lambda: training.request_retrain(actor=self.membership), _("Retraining started."))
+
+
+# --- learning loop (issue 6) ---------------------------------------------------------------------
+
+
+def _metric_rows(metrics: dict[str, Any], serving: dict[str, Any] | None) -> list[dict[str, Any]]:
+    rows = []
+    for key, label, better in (("accuracy", _("Accuracy"), "up"), ("macro_f1", _("Macro-F1"), "up"),
+                               ("oos_recall", _("Out-of-scope recall"), "up"),
+                               ("oos_precision", _("Out-of-scope precision"), "up"),
+                               ("ece", _("Calibration error (ECE)"), "down")):
+        value = metrics.get(key)
+        other = (serving or {}).get(key)
+        delta = None if value is None or other is None else float(value) - float(other)
+        good = None if delta is None or abs(delta) < 1e-9 else (delta > 0) == (better == "up")
+        rows.append({"label": label, "value": value, "serving": other, "delta": delta, "good": good})
+    return rows
+
+
+class LearningView(TenantPortalView):
+    """Registry (versions with metrics, gate reasons, serve/rollback), live progress of the
+    current retrain (polled JSON), "Retrain now", cancel and the schedule."""
+
+    template_name = "ml/learning.html"
+    nav_section = "ai"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        run = selectors.latest_training_run(tenant=self.tenant)
+        context.update(
+            versions=list(selectors.model_versions(tenant=self.tenant)[:50]),
+            run=selectors.training_run_dict(run)["run"],
+            policy=selectors.policy_get(tenant=self.tenant),
+            schedules=RetrainSchedule.choices,
+            progress_url=self.request.path + "progress.json",
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op", "")
+        actor = self.membership
+        if op == "retrain":
+            self.run_service(request, lambda: training.request_retrain(actor=actor), _("Retraining started."))
+        elif op == "cancel":
+            self.run_service(request, lambda: training.cancel_run(actor=actor, run_id=_int(request.POST.get("run_id"))),
+                             _("Cancelling the retrain."))
+        elif op == "serve":
+            self.run_service(request, lambda: training.serve_version(
+                actor=actor, version_id=_int(request.POST.get("version_id"))), _("That version is serving now."))
+        elif op == "starting_model":
+            self.run_service(request, lambda: training.use_starting_model(actor=actor),
+                             _("The starting model (built from your examples) is serving now."))
+        elif op == "schedule":
+            self.run_service(request, lambda: services.update_policy(
+                actor=actor, retrain_schedule=request.POST.get("retrain_schedule", ""),
+                retrain_min_new=request.POST.get("retrain_min_new", "")), _("Schedule saved."))
         else:
-            messages.success(request, _("Retraining started."))
+            messages.error(request, _("Unknown action."))
+        return redirect("ml:learning", tenant_slug=self.tenant.slug)
+
+
+class LearningProgressView(TenantPortalView):
+    """Small JSON the learning page polls every second."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        run = selectors.latest_training_run(tenant=self.tenant)
+        response = JsonResponse(selectors.training_run_dict(run))
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ModelVersionView(TenantPortalView):
+    template_name = "ml/model_version.html"
+    nav_section = "ai"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        version = selectors.model_version_get(tenant=self.tenant, version_id=_int(self.kwargs["pk"]))
+        if version is None:
+            raise Http404
+        context.update(version=version, rows=_metric_rows(version.metrics or {}, version.serving_metrics or None),
+                       replay=version.replay or {}, confused=(version.metrics or {}).get("confused_pairs", [])[:8])
+        return context
+
+
+class GapsView(TenantPortalView):
+    """Knowledge gaps (clustered unanswered questions) and suggested articles."""
+
+    template_name = "ml/gaps.html"
+    nav_section = "knowledge"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(gaps=selectors.knowledge_gaps(tenant=self.tenant)[:30],
+                       suggestions=selectors.pending_suggestions(tenant=self.tenant))
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        op = request.POST.get("op", "")
+        actor = self.membership
+        post = request.POST
+        if op == "draft":
+            ids = [_int(x) for x in post.get("question_ids", "").split(",") if x.strip()]
+            article = self.run_service(request, lambda: services.draft_gap_article(actor=actor, question_ids=ids),
+                                       _("Draft article created: review and publish it."))
+            if article and article is not True:
+                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        elif op in ("accept", "reject"):
+            article = self.run_service(request, lambda: services.decide_suggestion(
+                actor=actor, suggestion_id=_int(post.get("suggestion_id")), accept=op == "accept",
+                title=post.get("title", ""), body=post.get("body", "")),
+                _("Suggestion accepted as a draft article.") if op == "accept" else _("Suggestion rejected."))
+            if op == "accept" and article and article is not True:
+                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        else:
+            messages.error(request, _("Unknown action."))
+        return redirect("ml:gaps", tenant_slug=self.tenant.slug)
+
+
+_FEEDBACK_DONE: dict[str, str] = {
+    FeedbackKind.RELABEL.value: "Relabelled: it will be used at the next retrain.",
+    FeedbackKind.WRONG.value: "Marked wrong.",
+    FeedbackKind.CORRECTED.value: "Correction saved as a suggested article.",
+}
+
+
+class FeedbackView(TenantPortalView):
+    """Agents relabel a visitor message's intent, mark the bot's answer wrong or correct it
+    (keyed by chat's message id; the inbox can link here with ?message=<id>)."""
+
+    template_name = "ml/feedback.html"
+    nav_section = "ai"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(messages_list=selectors.recent_analyzed_messages(tenant=self.tenant),
+                       intents=selectors.intent_list(tenant=self.tenant),
+                       selected=self.request.GET.get("message", ""))
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        post = request.POST
+        kind = post.get("kind", "")
+        self.run_service(request, lambda: services.agent_feedback(
+            actor=self.membership, message_id=_int(post.get("message_id")), kind=kind, label=post.get("label", ""),
+            correction=post.get("correction", "")),
+            _(_FEEDBACK_DONE.get(kind, "Saved.")))
+        return redirect("ml:feedback", tenant_slug=self.tenant.slug)

@@ -1,5 +1,5 @@
 from ml import services
-from ml.models import ModelVersion
+from ml.models import AnalyzedMessage, ModelVersion, SuggestedArticle, TrainingRun
 from tests.isolation.cases import Case, no_kwargs
 
 
@@ -34,6 +34,24 @@ def _version(team):
     return {"pk": version.pk}, [version.data_hash, version.reason]
 
 
+def _run(team):
+    run = TrainingRun.objects.create(tenant=team.tenant, kind="intent", status="done",
+                                     message=f"canary-run-{team.tenant.slug}")
+    return {"pk": run.pk}, [run.message]
+
+
+def _analyzed(team):
+    AnalyzedMessage.objects.create(tenant=team.tenant, message_id=900 + team.tenant.pk, conversation_id=1,
+                                   text=f"canary visitor text {team.tenant.slug}", intent="x")
+    return [f"canary visitor text {team.tenant.slug}"]
+
+
+def _suggestion(team):
+    SuggestedArticle.objects.create(tenant=team.tenant, question=f"canary question {team.tenant.slug}",
+                                    answer=f"canary answer {team.tenant.slug}")
+    return [f"canary question {team.tenant.slug}", f"canary answer {team.tenant.slug}"]
+
+
 def _policy_markers(team):
     services.update_policy(actor=team.owner, persona=f"Canary persona {team.tenant.slug}")
     return [f"Canary persona {team.tenant.slug}"]
@@ -62,5 +80,16 @@ CASES = {
     "action-detail": Case(setup=_action, body={"name": "renamed"}),
     "model-version-list": Case(setup=_list(_version)),
     "model-version-detail": Case(setup=_version),
+    "ml:learning": Case(setup=_list(_version), methods=("GET", "POST")),
+    "ml:learning-progress": Case(setup=_list(_run), methods=("GET",)),
+    "ml:model-version": Case(setup=_version, methods=("GET",)),
+    "ml:feedback": Case(setup=no_kwargs(_analyzed), methods=("GET", "POST")),
+    "ml:gaps": Case(setup=no_kwargs(_suggestion), methods=("GET", "POST")),
+    "model-version-serve": Case(setup=_version, methods=("POST",)),
+    "training-run-list": Case(setup=_list(_run)),
+    "training-run-detail": Case(setup=_run),
+    "training-run-cancel": Case(setup=_run, methods=("POST",)),
+    "message-feedback-list": Case(setup=no_kwargs(_analyzed), methods=("POST",),
+                                  body={"message_id": 1, "kind": "wrong"}),
     "ai-policy": Case(setup=no_kwargs(_policy_markers), body={"max_bot_turns": 3}),
 }
