@@ -51,7 +51,7 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
-def run(*, sample: int = 300, removed: int = 150, llm_sample: int = 20, seed: int = 0) -> dict[str, Any]:
+def run(*, sample: int = 200, removed: int = 100, llm_sample: int = 15, seed: int = 0) -> dict[str, Any]:
     t_all = time.perf_counter()
     from ml.backends.embeddings import get_encoder
 
@@ -284,9 +284,9 @@ def run(*, sample: int = 300, removed: int = 150, llm_sample: int = 20, seed: in
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", type=int, default=300, help="covered questions through the pipeline")
-    ap.add_argument("--removed", type=int, default=150, help="questions whose answer is removed")
-    ap.add_argument("--llm-sample", type=int, default=20, help="covered questions with the LLM candidate")
+    ap.add_argument("--sample", type=int, default=200, help="covered questions through the pipeline")
+    ap.add_argument("--removed", type=int, default=100, help="questions whose answer is removed")
+    ap.add_argument("--llm-sample", type=int, default=15, help="covered questions with the LLM candidate")
     a = ap.parse_args()
     run(sample=a.sample, removed=a.removed, llm_sample=a.llm_sample)
 

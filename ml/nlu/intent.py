@@ -389,17 +389,20 @@ class IntentClassifier:
         return evaluate(self, texts, labels, embeddings=embeddings, top_confusions=top_confusions)
 
 
-def _tune_oos(in_p: np.ndarray, in_s: np.ndarray, oos_p: np.ndarray, oos_s: np.ndarray
-              ) -> tuple[float, float]:
-    """Thresholds maximising the mean of in-scope recall and OOS recall (balanced)."""
-    best = (-1.0, 0.0, 0.0)
-    for pt in np.unique(np.quantile(np.concatenate([in_p, oos_p]), np.linspace(0, 0.95, 40))):
+def _tune_oos(in_p: np.ndarray, in_s: np.ndarray, oos_p: np.ndarray, oos_s: np.ndarray,
+              max_in_scope_reject: float = 0.08) -> tuple[float, float]:
+    """Thresholds with the best OOS recall while wrongly rejecting at most
+    ``max_in_scope_reject`` of in-scope validation messages (a rejected in-scope visitor
+    is asked to rephrase, so this share is kept small); ties -> fewer in-scope rejects."""
+    best = (-1.0, 0.0, 0.0, 0.0)
+    for pt in np.unique(np.quantile(np.concatenate([in_p, oos_p]), np.linspace(0, 0.95, 60))):
         for st in (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-            keep_in = ((in_p >= pt) & (in_s >= st)).mean()
-            rej_oos = ((oos_p < pt) | (oos_s < st)).mean()
-            score = 0.5 * (keep_in + rej_oos)
-            if score > best[0]:
-                best = (float(score), float(pt), float(st))
+            rej_in = float(((in_p < pt) | (in_s < st)).mean())
+            if rej_in > max_in_scope_reject:
+                continue
+            rej_oos = float(((oos_p < pt) | (oos_s < st)).mean())
+            if (rej_oos, -rej_in) > (best[0], -best[3]):
+                best = (rej_oos, float(pt), float(st), rej_in)
     return best[1], best[2]
 
 
