@@ -1,6 +1,6 @@
 """Retrain on Banking77 through the learning loop's own code path and print the figures.
 
-    python -m ml.learning.bench [--per-intent N] [--backend intent|linear] [--out DIR]
+    python -m ml.learning.bench [--per-intent N] [--backend intent|linear] [--fast] [--out DIR]
 
 Records -> ``build_training_set`` (redaction, dedup, hash split of *train*) ->
 ``train_candidate`` -> the gate against a 10-shot "serving" model -> test-split metrics
@@ -63,6 +63,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--per-intent", type=int, default=0, help="cap train examples per intent (0 = all)")
     ap.add_argument("--backend", default="intent", choices=["intent", "linear"])
     ap.add_argument("--out", default="")
+    ap.add_argument("--fast", action="store_true", help="fixed IntentClassifier params (no grid search)")
     args = ap.parse_args(argv)
 
     encode, save_cache, cache_state = _cached_encoder()
@@ -88,8 +89,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
         last_stage[0], last_t[0] = stage, now
 
     out_root = Path(args.out or tempfile.mkdtemp(prefix="kefu-bench-"))
+    from ml.learning.trainer import TrainParams
+
+    params = TrainParams(intent_params={"embedding_weight": 2.0, "C": 10.0, "knn_weight": 0.3}) if args.fast else None
     res = train_candidate(ds, out_dir=out_root / "candidate", encode=encode, finetune=False,
-                          backend=args.backend, progress=progress)
+                          backend=args.backend, progress=progress, params=params)
     stages.pop("", None)
     # A weak "serving" model (10 examples per intent) to exercise the gate on the same data.
     ten: dict[str, list[str]] = defaultdict(list)
@@ -112,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     test = on_test(res.model)
     save_cache()
     report = {
-        "backend": args.backend, "per_intent": args.per_intent or "all",
+        "backend": args.backend, "fast": args.fast, "per_intent": args.per_intent or "all",
         "n_train": len(ds.train), "n_validation": len(ds.validation), "intents": len(ds.labels),
         "dataset_build_seconds": round(build_s, 2), "training_seconds": round(res.training_seconds, 1),
         "stage_seconds": {k: round(v, 1) for k, v in stages.items()},

@@ -1,10 +1,10 @@
-"""The intent + out-of-scope model that retraining produces (CPU-first).
+"""Artifact loading for retrained intent models, and a plain linear alternative.
 
-MiniLM sentence vectors catch paraphrases; word and character n-gram TF-IDF catch the
-exact product words and typos the small encoder blurs. Joined in one multinomial
-logistic regression they fit Banking77 in about a minute on 2 cores and beat either
-alone (see ``ml/learning/README`` numbers in the trainer docstring). With CUDA the
-encoder itself can be fine-tuned first (``finetune_encoder``); the head is the same.
+The default retrain backend is ``ml.nlu.intent.IntentClassifier``; ``load_model`` is the
+one loader for whatever a retrain wrote (including a CUDA-fine-tuned encoder that the
+head's features depend on). ``LinearIntentModel`` is the same feature recipe (MiniLM
+vectors + word/char TF-IDF, one logistic regression) without calibration or kNN
+blending, fitted in warm-started chunks so it can report a loss and cancel mid-fit.
 
 Out of scope is a label like any other when the tenant has examples of it
 (``OUT_OF_SCOPE``), plus a probability floor (``oos_threshold``) for everything else.
