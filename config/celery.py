@@ -26,8 +26,8 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     # Looks at every tenant's schedule and enqueues retrain_tenant where due and worth it.
     "schedule-retraining": {"task": "ml.tasks.schedule_retraining", "schedule": crontab(minute=7)},
-    # Wakes snoozed conversations whose time has come.
-    "wake-snoozed": {"task": "chat.tasks.refresh_rollups", "schedule": 60.0},
+    # Wakes snoozed conversations whose time has come; resolves idle bot conversations.
+    "chat-housekeeping": {"task": "chat.tasks.housekeeping", "schedule": 60.0},
     # Keeps dashboard roll-ups fresh (incremental: only conversations with new events).
     "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
 }

@@ -176,6 +176,13 @@ KEFU_MODEL_DIR = Path(os.environ.get("KEFU_MODEL_DIR", str(BASE_DIR / "var" / "m
 # Hosts that actions may call although they are private/loopback (the demo's order API).
 KEFU_ACTION_ALLOWED_HOSTS = env_list("KEFU_ACTION_ALLOWED_HOSTS", "")
 
+# A bot-handled conversation with no handoff and no new visitor message for this long is
+# resolved by the bot (it then counts towards the AI resolution rate, DESIGN.md metrics).
+KEFU_BOT_AUTO_RESOLVE_AFTER_S = env_int("KEFU_BOT_AUTO_RESOLVE_AFTER_S", 24 * 3600)
+# A training run whose heartbeat is older than this is treated as dead (worker killed).
+KEFU_TRAINING_STALE_S = env_int("KEFU_TRAINING_STALE_S", 90)
+KEFU_TRAINING_QUEUED_STALE_S = env_int("KEFU_TRAINING_QUEUED_STALE_S", 6 * 3600)
+
 # --- limits ---------------------------------------------------------------------------
 KEFU_MAX_MESSAGE_CHARS = env_int("KEFU_MAX_MESSAGE_CHARS", 4000)
 KEFU_VISITOR_MESSAGES_PER_MINUTE = env_int("KEFU_VISITOR_MESSAGES_PER_MINUTE", 30)
