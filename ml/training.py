@@ -58,6 +58,9 @@ SCHEDULE_INTERVALS = {
     RetrainSchedule.WEEKLY: timedelta(days=7) - timedelta(hours=1),
 }
 REPLAY_CONVERSATIONS = 200
+# Extra keyword arguments for ml.learning.trainer.train_candidate (backend, params);
+# empty = the default IntentClassifier path (tests and benches may set it).
+TRAIN_OPTIONS: dict[str, Any] = {}
 
 
 def stale_after() -> timedelta:
@@ -308,7 +311,7 @@ def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out
     if reporter.should_cancel():
         raise trainer.Cancelled()
     result = trainer.train_candidate(dataset, out_dir=out_dir, progress=reporter.progress,
-                                     should_cancel=reporter.should_cancel)
+                                     should_cancel=reporter.should_cancel, **TRAIN_OPTIONS)
 
     reporter.progress("gating", 0, 1, None)
     val_texts, val_labels = dataset.texts_labels("validation")
