@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from asgiref.sync import SyncToAsync
+from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
+from django.db import connections
 
 from chat import events, selectors, services
 from chat.models import Contact
@@ -41,7 +46,40 @@ def _run_collecting(fn: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[Any
     return result, box
 
 
-_run_in_thread = DatabaseSyncToAsync(_run_collecting, thread_sensitive=False)
+class _ChatDatabaseSyncToAsync(DatabaseSyncToAsync):
+    """DatabaseSyncToAsync without a health-check round trip per frame.
+
+    channels' version calls close_old_connections() around every call, which (with
+    CONN_HEALTH_CHECKS) makes the next query start with a `SELECT 1`: a second round trip
+    for a one-statement message. Here the connection is checked only when it needs it: an
+    error occurred on it, it outlived CONN_MAX_AGE, or its autocommit was left changed.
+    """
+
+    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        _close_if_needed()
+        return SyncToAsync.thread_handler(self, loop, *args, **kwargs)
+
+
+def _close_if_needed() -> None:
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is None:
+            continue
+        if (
+            conn.errors_occurred
+            or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]
+            or (conn.close_at is not None and time.monotonic() >= conn.close_at)
+        ):
+            conn.close_if_unusable_or_obsolete()
+
+
+# Socket database calls run in their own pool (each thread keeps one connection). Every
+# visitor message ends in a commit that waits for the WAL flush; with more commits in
+# flight PostgreSQL flushes them together (group commit), so the pool is wider than the
+# event loop's default (cores + 4). Mind max_connections: threads x server processes.
+_db_pool = ThreadPoolExecutor(
+    max_workers=int(getattr(settings, "KEFU_CHAT_DB_THREADS", 16)), thread_name_prefix="kefu-chat-db"
+)
+_run_in_thread = _ChatDatabaseSyncToAsync(_run_collecting, thread_sensitive=False, executor=_db_pool)
 
 
 class _ChatSocket:
@@ -52,11 +90,24 @@ class _ChatSocket:
     send_json: Callable[..., Awaitable[None]]
     close: Callable[..., Awaitable[None]]
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # channels' AsyncConsumer.dispatch runs close_old_connections() on the single
+        # thread-sensitive executor before *every* frame: a thread hop per message for
+        # connections this socket never uses (its database calls run in _run_in_thread,
+        # which keeps its own connections healthy).
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
         result, box = await _run_in_thread(fn, kwargs)
+        await self.publish(box)
+        return result
+
+    async def publish(self, box: list[events.Event]) -> None:
         for group, event in box:
             await self.channel_layer.group_send(group, event)
-        return result
 
     async def error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "ref": ref})
@@ -173,8 +224,13 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
 
     async def on_message(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
-        posted = await self.call(_post_visitor, contact=self.contact, content=content, origin=self.channel_name)
+        posted, box = await _run_in_thread(
+            _post_visitor, {"contact": self.contact, "content": content, "origin": self.channel_name}
+        )
+        # The ack first (the message is committed), then the fan-out to the inbox and to
+        # the visitor's other tabs: the sender does not wait for the channel layer.
         await self.send_json(posted)
+        await self.publish(box)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
