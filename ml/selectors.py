@@ -185,7 +185,7 @@ def knowledge_gaps(*, tenant: Tenant | int, limit: int = 2000, similarity: float
         vecs = encode([q.text for q in missing])
         for q, v in zip(missing, vecs, strict=True):
             q.embedding = np.asarray(v, dtype=np.float32).tobytes()
-        UnansweredQuestion.objects.bulk_update(missing, ["embedding"])
+        UnansweredQuestion.objects.for_tenant(tenant).bulk_update(missing, ["embedding"])
     matrix = np.stack([np.frombuffer(bytes(q.embedding), dtype=np.float32) for q in rows])
     clusters = cluster_questions([{"text": q.text, "id": q.pk, "conversation_id": q.conversation_id} for q in rows],
                                  embeddings=matrix, similarity=similarity, min_count=min_count)
