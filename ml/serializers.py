@@ -83,7 +83,7 @@ class PolicySerializer(serializers.ModelSerializer):
 class ActionParameterSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=40)
     type = serializers.ChoiceField(choices=["order_number", "email", "integer", "string"])
-    required = serializers.BooleanField(default=True)
+    required = serializers.BooleanField(default=True)  # type: ignore[assignment]  # a field named like a Field attribute
     prompt = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
 
@@ -121,5 +121,5 @@ class TrainingRunSerializer(serializers.ModelSerializer):
 class AgentFeedbackSerializer(serializers.Serializer):
     message_id = serializers.IntegerField(help_text="chat's id of the visitor message")
     kind = serializers.ChoiceField(choices=["relabel", "wrong", "corrected"])
-    label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    label = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")  # type: ignore[assignment]
     correction = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
