@@ -127,17 +127,24 @@ def _contains_term(text: str, term: str) -> bool:
     return re.search(rf"(?<![\w]){re.escape(term)}", text) is not None
 
 
+def candidate_sentences(candidate: str) -> list[str]:
+    """The sentences of a candidate that carry content (greetings/filler skipped)."""
+    return [s for s in split_sentences(candidate) if not _FILLER_RE.match(s.strip())]
+
+
 def check_grounding(candidate: str, evidence: Sequence[str], *, encoder: TextEncoder | None = None,
                     evidence_sentence_vecs: np.ndarray | None = None,
-                    evidence_sentences: Sequence[str] | None = None) -> GroundingResult:
+                    evidence_sentences: Sequence[str] | None = None,
+                    candidate_sentence_vecs: np.ndarray | None = None) -> GroundingResult:
     """Score ``candidate`` against (already sanitised) ``evidence`` texts.
 
     Pass ``evidence_sentences`` + ``evidence_sentence_vecs`` to reuse embeddings across
-    several candidates; without an encoder only token overlap is used.
+    several candidates, and ``candidate_sentence_vecs`` (rows for ``candidate_sentences``)
+    to batch encoding; without an encoder only token overlap is used.
     """
     ev_text = "\n".join(evidence)
     reasons = hard_violations(candidate, ev_text)
-    sents = [s for s in split_sentences(candidate) if not _FILLER_RE.match(s.strip())]
+    sents = candidate_sentences(candidate)
     if not sents:
         return GroundingResult(0.0, False, True, reasons + ["empty_candidate"], [])
     ev_tokens = set(tokenize(ev_text))
@@ -147,7 +154,7 @@ def check_grounding(candidate: str, evidence: Sequence[str], *, encoder: TextEnc
     if encoder is not None and evidence_sentences:
         if evidence_sentence_vecs is None:
             evidence_sentence_vecs = encoder.encode(list(evidence_sentences))
-        cand_vecs = encoder.encode(sents)
+        cand_vecs = candidate_sentence_vecs if candidate_sentence_vecs is not None else encoder.encode(sents)
         sims = cand_vecs @ np.asarray(evidence_sentence_vecs).T
     details: list[dict[str, object]] = []
     supports: list[float] = []

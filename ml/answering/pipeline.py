@@ -20,14 +20,17 @@ visible token arrives after generation + scoring (see ``timings``).
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ml.answering.grounding import check_grounding, sanitize_evidence
+from ml.answering.grounding import candidate_sentences, check_grounding, sanitize_evidence
 from ml.answering.policy import ANSWER, CLARIFY, HANDOFF, Decision, decide, is_human_request, merged_policy
 from ml.answering.prompting import build_messages
 from ml.nlu.language import detect_language
@@ -184,12 +187,14 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
         return abstain("no_answer")
     ev_sents: list[str] = []
     ev_owner: list[int] = []
-    for i, ev in enumerate(evidence):
-        for s in split_sentences(ev["text"]):
-            ev_sents.append(s)
-            ev_owner.append(i)
+    vec_parts: list[np.ndarray] = []
     t0 = time.perf_counter()
-    ev_vecs = encoder.encode(ev_sents) if ev_sents else np.zeros((0, len(q_vec)), np.float32)
+    for i, ev in enumerate(evidence):
+        sents, vecs = _sentence_vectors(encoder, ev["text"])
+        ev_sents.extend(sents)
+        ev_owner.extend([i] * len(sents))
+        vec_parts.append(vecs)
+    ev_vecs = np.vstack(vec_parts) if ev_sents else np.zeros((0, len(q_vec)), np.float32)
     timings["evidence_embed_ms"] = (time.perf_counter() - t0) * 1000
 
     candidates: list[dict[str, Any]] = []
@@ -223,12 +228,20 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
 
     # 5. score.
     t0 = time.perf_counter()
-    cand_vecs = encoder.encode([c["text"] for c in candidates]) if candidates else None
+    # One encoder call for all candidates and their sentences (latency: batching).
+    cand_sents = [candidate_sentences(c["text"]) for c in candidates]
+    flat = [c["text"] for c in candidates] + [s for ss in cand_sents for s in ss]
+    flat_vecs = encoder.encode(flat) if flat else np.zeros((0, len(q_vec)), np.float32)
+    cand_vecs = flat_vecs[:len(candidates)] if candidates else None
+    offset = len(candidates)
     for ci, c in enumerate(candidates):
         ev_idx = c["evidence"]
+        n_s = len(cand_sents[ci])
         g = check_grounding(c["text"], [evidence[i]["text"] for i in ev_idx], encoder=encoder,
                             evidence_sentences=[s for s, o in zip(ev_sents, ev_owner, strict=False) if o in ev_idx],
-                            evidence_sentence_vecs=ev_vecs[[j for j, o in enumerate(ev_owner) if o in ev_idx]])
+                            evidence_sentence_vecs=ev_vecs[[j for j, o in enumerate(ev_owner) if o in ev_idx]],
+                            candidate_sentence_vecs=flat_vecs[offset:offset + n_s])
+        offset += n_s
         relevance = float(max(0.0, float(cand_vecs[ci] @ q_vec))) if cand_vecs is not None else 0.0
         retrieval = max(float(evidence[i]["score"]) for i in ev_idx)
         total = 0.0 if g.disqualified else (W_GROUNDING * g.score + W_RELEVANCE * relevance
@@ -269,6 +282,29 @@ def answer_question(question: str, history: Sequence[Turn], *, index: Any, encod
     out.update(text=best["text"] if best["pieces"] is None else "".join(best["pieces"]).strip(),
                citations=cited, answer_kind=best["kind"], answer_score=best["score"])
     return out
+
+
+_SENT_CACHE: OrderedDict[tuple[int, str], tuple[list[str], np.ndarray]] = OrderedDict()
+_SENT_CACHE_MAX = 4096
+_sent_cache_lock = threading.Lock()
+
+
+def _sentence_vectors(encoder: Any, text: str) -> tuple[list[str], np.ndarray]:
+    """Sentences of a (sanitised) chunk and their embeddings, LRU-cached per encoder:
+    popular articles are retrieved again and again, so this saves an encoder call."""
+    key = (id(encoder), hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest())
+    with _sent_cache_lock:
+        hit = _SENT_CACHE.get(key)
+        if hit is not None:
+            _SENT_CACHE.move_to_end(key)
+            return hit
+    sents = split_sentences(text)
+    vecs = encoder.encode(sents) if sents else np.zeros((0, 0), np.float32)
+    with _sent_cache_lock:
+        _SENT_CACHE[key] = (sents, vecs)
+        while len(_SENT_CACHE) > _SENT_CACHE_MAX:
+            _SENT_CACHE.popitem(last=False)
+    return sents, vecs
 
 
 def _extract(text: str, sents: list[str], vecs: np.ndarray, q_vec: np.ndarray, max_sentences: int = 3) -> str:
