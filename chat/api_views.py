@@ -4,7 +4,7 @@ selector or service call per handler."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -26,28 +26,14 @@ from chat.serializers import (
     SendSerializer,
     SnoozeSerializer,
 )
-from tenants.api import TenantViewSet
+from tenants.api import TenantViewSet, raise_api_error
 from tenants.errors import ServiceError
-from tenants.models import Membership
 
 AGENT_ROLES = frozenset({"owner", "admin", "agent"})
 
 
-def raise_api_error(exc: ServiceError) -> NoReturn:
-    if exc.code == "not_found":
-        raise exceptions.NotFound(exc.message)
-    if exc.code == "forbidden":
-        raise exceptions.PermissionDenied(exc.message)
-    raise exceptions.ValidationError({"detail": exc.message, "code": exc.code})
 
 
-class ActorMixin:
-    def actor(self) -> Membership:
-        caller = self.caller  # type: ignore[attr-defined]
-        if caller.membership is not None:
-            return caller.membership
-        # An API key acts as the tenant itself (unsaved membership; no author on messages).
-        return Membership(tenant=caller.tenant, role=caller.role, user=None)
 
 
 FILTER_PARAMS = [
@@ -60,7 +46,7 @@ FILTER_PARAMS = [
 ]
 
 
-class ConversationViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Conversation
     serializer_class = ConversationSerializer
     write_roles = AGENT_ROLES
@@ -199,7 +185,7 @@ class ConversationViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return self._act(services.agent_read, seq=data.validated_data["seq"])
 
 
-class LabelViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Label
     serializer_class = LabelSerializer
     write_roles = AGENT_ROLES
@@ -228,7 +214,7 @@ class LabelViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CannedResponseViewSet(ActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = CannedResponse
     serializer_class = CannedResponseSerializer
     write_roles = AGENT_ROLES

@@ -37,12 +37,11 @@ from ml.serializers import (
     PolicySerializer,
     TrainingRunSerializer,
 )
-from tenants.api import TenantViewSet
-from tenants.api_views import AdminActorMixin, raise_api_error
+from tenants.api import TenantViewSet, raise_api_error
 from tenants.errors import ServiceError
 
 
-class ArticleViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = KnowledgeArticle
     serializer_class = ArticleSerializer
 
@@ -92,7 +91,7 @@ class ArticleViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveMode
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class KnowledgeImportViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class KnowledgeImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = KnowledgeImport
     serializer_class = ImportSerializer
     parser_classes = [MultiPartParser, FormParser, JSONParser]
@@ -114,7 +113,7 @@ class KnowledgeImportViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.Retr
         return Response(ImportSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class IntentViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Intent
     serializer_class = IntentSerializer
 
@@ -171,7 +170,7 @@ class IntentViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response(IntentSerializer(intent).data)
 
 
-class PolicyViewSet(AdminActorMixin, TenantViewSet):
+class PolicyViewSet(TenantViewSet):
     """The tenant's AI policy (one per tenant): GET and PATCH/PUT on /ai-policy/."""
 
     model = AIPolicy
@@ -196,7 +195,7 @@ class PolicyViewSet(AdminActorMixin, TenantViewSet):
         return self.partial_update(request, tenant_slug)
 
 
-class ActionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Action
     serializer_class = ActionSerializer
 
@@ -235,7 +234,7 @@ class ActionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class ModelVersionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = ModelVersion
     serializer_class = ModelVersionSerializer
 
@@ -254,7 +253,7 @@ class ModelVersionViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.Retriev
         return Response(ModelVersionSerializer(version).data)
 
 
-class TrainingRunViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     """Retraining runs: POST starts one ("Retrain now"); GET polls progress; cancel."""
 
     model = TrainingRun
@@ -282,7 +281,7 @@ class TrainingRunViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.Retrieve
         return Response(TrainingRunSerializer(run).data)
 
 
-class MessageFeedbackViewSet(AdminActorMixin, TenantViewSet):
+class MessageFeedbackViewSet(TenantViewSet):
     """An agent relabels a visitor message's intent, marks the bot's answer wrong or
     corrects it (POST, keyed by chat's message id). Agents may write here."""
 

@@ -9,7 +9,7 @@ methods that do this (checked when the class is defined).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from django.db.models import Model, QuerySet
 from rest_framework import exceptions, viewsets
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 
 from tenants import selectors
 from tenants.authentication import ApiKeyPrincipal
+from tenants.errors import ServiceError
 from tenants.models import ADMIN_ROLES, Membership, Tenant
 
 
@@ -41,6 +42,15 @@ def resolve_caller(request: Request, tenant_slug: str) -> Caller:
     if membership is None:
         raise exceptions.NotFound()
     return Caller(tenant=membership.tenant, role=membership.role, membership=membership)
+
+
+def raise_api_error(exc: ServiceError) -> NoReturn:
+    """A service's refusal as the matching API error (404 / 403 / 400 with its message)."""
+    if exc.code == "not_found":
+        raise exceptions.NotFound(exc.message)
+    if exc.code == "forbidden":
+        raise exceptions.PermissionDenied(exc.message)
+    raise exceptions.ValidationError({"detail": exc.message, "code": exc.code})
 
 
 _SEALED = ("initial", "get_queryset", "get_object")
@@ -78,6 +88,13 @@ class TenantViewSet(viewsets.GenericViewSet):
 
     def get_object(self) -> Model:
         return super().get_object()
+
+    def actor(self) -> Membership:
+        """Who acts in services: the member, or for an API key an unsaved membership of
+        its tenant with the key's role (no user: nothing is authored by a person)."""
+        if self.caller.membership is not None:
+            return self.caller.membership
+        return Membership(tenant=self.caller.tenant, role=self.caller.role, user=None)
 
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         """Hook: narrow (never widen) the tenant's queryset."""

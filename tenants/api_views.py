@@ -3,18 +3,18 @@ service or selector call per handler; errors from services become 400/403/404.""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenants import services
-from tenants.api import TenantViewSet
+from tenants.api import TenantViewSet, raise_api_error
 from tenants.errors import ServiceError
 from tenants.models import ApiKey, Invitation, Membership, Widget
 from tenants.serializers import (
@@ -30,26 +30,7 @@ from tenants.serializers import (
 )
 
 
-def raise_api_error(exc: ServiceError) -> NoReturn:
-    if exc.code == "not_found":
-        raise exceptions.NotFound(exc.message)
-    if exc.code == "forbidden":
-        raise exceptions.PermissionDenied(exc.message)
-    raise exceptions.ValidationError({"detail": exc.message, "code": exc.code})
-
-
-class AdminActorMixin:
-    """API keys act as the tenant itself; members act as themselves."""
-
-    def actor(self) -> Membership:
-        caller = self.caller  # type: ignore[attr-defined]
-        if caller.membership is not None:
-            return caller.membership
-        # An admin-role API key acts as a synthetic admin membership of its tenant (not saved).
-        return Membership(tenant=caller.tenant, role=caller.role, user=None)
-
-
-class MemberViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Membership
     serializer_class = MembershipSerializer
 
@@ -78,7 +59,7 @@ class MemberViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class InvitationViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Invitation
     serializer_class = InvitationSerializer
     read_roles = services.ADMIN_ROLES
@@ -108,7 +89,7 @@ class InvitationViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveM
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class WidgetViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = Widget
     serializer_class = WidgetSerializer
 
@@ -159,7 +140,7 @@ class WidgetViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModel
         return Response({"identity_secret": secret})
 
 
-class ApiKeyViewSet(AdminActorMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = ApiKey
     serializer_class = ApiKeySerializer
     read_roles = services.ADMIN_ROLES
