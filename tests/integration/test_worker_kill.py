@@ -7,7 +7,6 @@ plumbing test of queues, streaming and redelivery, not of ML behaviour."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -46,7 +45,7 @@ async def receive_until(comm, predicate, timeout: float) -> list[dict]:
     while time.monotonic() < deadline:
         try:
             event = await comm.receive_json_from(timeout=max(0.1, deadline - time.monotonic()))
-        except asyncio.TimeoutError:
+        except TimeoutError:
             break
         seen.append(event)
         if predicate(event):
