@@ -31,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "https://bench.example"
 SATURATE_S = float(os.environ.get("BENCH_SATURATE_S", "8"))
 LATENCY_S = float(os.environ.get("BENCH_LATENCY_S", "12"))
+# Server settings to compare: uvicorn worker processes and WebSocket implementation
+# (auto = websockets-sansio with uvicorn 0.54; or websockets, wsproto).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
+WS_IMPL = os.environ.get("BENCH_WS", "auto")
 
 
 def free_port() -> int:
@@ -236,7 +240,8 @@ def main() -> None:
     chat_port, echo_port = free_port(), free_port()
     uv = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(chat_port),
-         "--log-level", "warning", "--no-access-log", "--ws-max-size", "65536"],
+         "--log-level", "warning", "--no-access-log", "--ws-max-size", "65536", "--ws", WS_IMPL,
+         "--workers", str(WORKERS)],
         cwd=ROOT, env=env, start_new_session=True,
     )
     echo = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(echo_port)], start_new_session=True)
@@ -251,7 +256,14 @@ def main() -> None:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
                 proc.wait(10)
-    results["machine"] = {"cpus": os.cpu_count(), "saturate_s": SATURATE_S, "latency_s": LATENCY_S}
+    results["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg(),
+        "saturate_s": SATURATE_S,
+        "latency_s": LATENCY_S,
+        "workers": WORKERS,
+        "ws": WS_IMPL,
+    }
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "chat.json").write_text(json.dumps(results, indent=2))
@@ -261,7 +273,7 @@ def main() -> None:
     for key in ("p50_ms", "p99_ms", "achieved_per_s"):
         e, c = results["latency"]["echo"][key], results["latency"]["chat"][key]
         label = "send->ack " + key if key != "achieved_per_s" else "msgs/s achieved (offered 500)"
-        print(f"{label + ', 1000 sockets @ 0.5/s':<44}{e:>12.1f}{c:>12.1f}{c / e:>8.2f}")
+        print(f"{label + ', 1000 sockets @ 0.5/s':<44}{e:>12.1f}{c:>12.1f} {c / e:>8.2f}")
     print("written to bench-results/chat.json")
 
 

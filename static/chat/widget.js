@@ -56,7 +56,10 @@
     ".launch:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:370px;max-width:calc(100vw - 24px);height:560px;max-height:calc(100vh - 110px);background:#fff;color:#111827;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden;font-size:14px}" +
     ".panel[hidden]{display:none}" +
-    "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;max-width:100vw;height:100vh;max-height:100vh;border-radius:0}}" +
+    // Phone-sized screens: the open panel takes the whole screen (the launcher hides; the
+    // close button is in the header), 16px inputs so iOS does not zoom, safe-area padding.
+    "@media (max-width:480px){.panel{top:0;left:0;right:0;bottom:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0;" +
+    "padding-bottom:env(safe-area-inset-bottom)}.wrap.open .launch{display:none}textarea,input{font-size:16px}.head{padding-top:calc(10px + env(safe-area-inset-top))}}" +
     ".head{background:var(--c);color:#fff;padding:10px 12px;display:flex;align-items:center;gap:8px}.head h2{font-size:16px;margin:0;flex:1}" +
     ".head button{background:rgba(255,255,255,.2);color:#fff;border:0;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:13px}" +
     ".status{padding:6px 12px;background:#f8fafc;color:#475569;font-size:12px;border-bottom:1px solid #e2e8f0}.status:empty{display:none}" +
@@ -127,9 +130,9 @@
   setColor("#2563eb");
 
   function toggle(open) {
-    panel.hidden = !open; launch.setAttribute("aria-expanded", open ? "true" : "false");
+    panel.hidden = !open; wrap.classList.toggle("open", !!open); launch.setAttribute("aria-expanded", open ? "true" : "false");
     launch.setAttribute("aria-label", open ? t("close") : t("open"));
-    if (open) { input.focus(); markRead(); } else launch.focus();
+    if (open) { input.focus(); markRead(); } else if (launch.offsetParent !== null || getComputedStyle(launch).display !== "none") launch.focus();
   }
   launch.addEventListener("click", function () { toggle(panel.hidden); });
   closeBtn.addEventListener("click", function () { toggle(false); });

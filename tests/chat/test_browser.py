@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chat.models import Conversation, CsatResponse
+from chat.models import Conversation, CsatResponse, ReportingEvent
 from tenants import services as tenant_services
 from tests.processes import free_port, uvicorn_server
 
@@ -37,6 +37,7 @@ def test_visitor_agent_flow(team_a, tmp_path, monkeypatch):
     ) as base:
         html = (
             "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Alpha Shop</title>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<style>*{color:red!important;font-size:40px!important} button{display:none!important}</style></head>"
             "<body><h1>Alpha Shop</h1><p>Host page on another origin.</p>"
             f"<script src='{base}/widget.js' data-kefu-widget='{widget.public_key}' async></script></body></html>"
@@ -108,11 +109,6 @@ def test_visitor_agent_flow(team_a, tmp_path, monkeypatch):
                 expect(agent.locator("#csat")).to_contain_text("Quick and kind")
                 agent.screenshot(path=str(SHOTS / "inbox-resolved-csat.png"), full_page=True)
 
-                phone = browser.new_context(viewport={"width": 375, "height": 700}, is_mobile=True).new_page()
-                phone.goto(host_origin + "/")
-                phone.locator("[data-kefu] .launch").click()
-                expect(phone.locator("[data-kefu] .panel")).to_be_visible()
-                phone.screenshot(path=str(SHOTS / "widget-phone.png"))
                 browser.close()
         finally:
             server.shutdown()
@@ -121,6 +117,69 @@ def test_visitor_agent_flow(team_a, tmp_path, monkeypatch):
     assert conv.status == "resolved" and conv.handoff_reason == "agent_takeover"
     csat = CsatResponse.objects.for_tenant(team_a.tenant).get()
     assert (csat.rating, csat.comment, csat.agent_id) == (5, "Quick and kind", team_a.agent.pk)
+
+
+def test_phone_full_screen_and_solved_button(team_a, tmp_path, monkeypatch):
+    """A 390x844 phone on a host page with a viewport meta: the open widget fills the
+    screen; "This solved my problem" under the bot answer resolves as the bot, then CSAT."""
+    from playwright.sync_api import expect, sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    SHOTS.mkdir(exist_ok=True)
+    host_port = free_port()
+    host_origin = f"http://127.0.0.2:{host_port}"
+    widget, _secret = tenant_services.create_widget(
+        actor=team_a.owner, name="Alpha Shop", allowed_origins=host_origin, color="#0f766e"
+    )
+    with uvicorn_server(
+        tmp_path, DJANGO_SETTINGS_MODULE="tests.chat.live_settings", KEFU_TASK_MODE="inprocess"
+    ) as base:
+        html = (
+            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Alpha Shop</title>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'></head>"
+            "<body><h1>Alpha Shop</h1><p>A phone-sized host page.</p>"
+            f"<script src='{base}/widget.js' data-kefu-widget='{widget.public_key}' async></script></body></html>"
+        )
+        server = http.server.ThreadingHTTPServer(("127.0.0.2", host_port), _handler(html))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+                phone = ctx.new_page()
+                phone.goto(host_origin + "/")
+                phone.locator("[data-kefu] .launch").click()
+                panel = phone.locator("[data-kefu] .panel")
+                expect(panel).to_be_visible()
+                box = panel.bounding_box()
+                assert box is not None
+                assert (round(box["x"]), round(box["y"]), round(box["width"]), round(box["height"])) == (0, 0, 390, 844)
+                expect(phone.locator("[data-kefu] .launch")).to_be_hidden()  # not over the composer
+                phone.screenshot(path=str(SHOTS / "widget-phone.png"))
+                text = phone.locator("[data-kefu] textarea")
+                text.fill("How long does shipping take?")
+                phone.locator("[data-kefu] form.compose .btn").click()
+                expect(phone.locator("[data-kefu] .m.bot[data-seq]")).to_contain_text("Echo: How long", timeout=20000)
+                solved = phone.locator("[data-kefu] .m.bot .solved")
+                expect(solved).to_have_text("This solved my problem", timeout=10000)
+                phone.screenshot(path=str(SHOTS / "widget-phone-bot-reply.png"))
+                solved.click()
+                expect(phone.locator("[data-kefu] form.csat")).to_be_visible(timeout=10000)
+                expect(solved).to_have_count(0)
+                phone.screenshot(path=str(SHOTS / "widget-phone-solved.png"))
+                phone.locator("[data-kefu] .head button[aria-label='Close chat']").click()
+                expect(panel).to_be_hidden()
+                expect(phone.locator("[data-kefu] .launch")).to_be_visible()
+                browser.close()
+        finally:
+            server.shutdown()
+
+    conv = Conversation.objects.for_tenant(team_a.tenant).get()
+    assert (conv.status, conv.handled_by, conv.csat_state) == ("resolved", "bot", "requested")
+    kinds = list(
+        ReportingEvent.objects.for_tenant(team_a.tenant).order_by("id").values_list("kind", flat=True)
+    )
+    assert kinds[-3:] == ["resolution_confirmed", "resolved", "csat_sent"]
 
 
 def _handler(html: str):
