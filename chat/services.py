@@ -24,7 +24,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import events, ratelimit
+from chat import events, learning, ratelimit
 from chat.models import (
     HANDOFF_REASONS,
     AgentPresence,
@@ -484,7 +484,8 @@ def send_visitor_message(
     return Posted(msg, conv)
 
 
-def _first_human_reply_check(conv: Conversation, actor_id: int | None, now: datetime) -> None:
+def _first_human_reply_check(conv: Conversation, actor_id: int | None, now: datetime) -> bool:
+    """Reports the cycle's first human reply; True when this is it."""
     start = max(d for d in (conv.created_at, conv.handed_off_at, conv.reopened_at) if d is not None)
     replied = (
         Message.objects.for_tenant(conv.tenant_id)
@@ -500,6 +501,7 @@ def _first_human_reply_check(conv: Conversation, actor_id: int | None, now: date
             data={"cycle": conv.cycle, "since": start.isoformat()},
             at=now,
         )
+    return not replied
 
 
 def _agent_conversation(actor: Membership, conversation_id: int, *, lock: bool = False) -> Conversation:
@@ -542,7 +544,7 @@ def agent_send(
                     raise ServiceError(_("Reopen the conversation before replying."), code="resolved")
                 if conv.handled_by == HandledBy.BOT:
                     _take_over_locked(actor, conv)
-                _first_human_reply_check(conv, _actor_id(actor), now)
+                first_reply = _first_human_reply_check(conv, _actor_id(actor), now)
             msg = _append(
                 conversation=conv,
                 sender=Sender.NOTE if note else Sender.AGENT,
@@ -552,6 +554,8 @@ def agent_send(
             )
             if not note:
                 _report(conv, EventKind.AGENT_REPLIED, agent_id=_actor_id(actor), at=now)
+                if first_reply and conv.handoff_reason and conv.handoff_reason != "agent_takeover":
+                    learning.human_answered(conversation=conv, answer=msg)
                 if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
                     _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
             _fan_out(msg, conv, author_name=_actor_name(actor))
@@ -632,6 +636,7 @@ def request_human(*, contact: Contact, conversation_id: int | None = None) -> tu
 def _take_over_locked(actor: Membership, conv: Conversation) -> None:
     now = timezone.now()
     if conv.handled_by == HandledBy.BOT:
+        learning.taken_over(conversation=conv)
         _handoff_locked(conv, "agent_takeover", now=now)
     if conv.assignee_id != _actor_id(actor):
         _set_fields(conv, assignee_id=_actor_id(actor))
@@ -956,6 +961,7 @@ def submit_csat(*, contact: Contact, conversation_id: int, rating: Any, comment:
         _report(
             conv, EventKind.CSAT_ANSWERED, agent_id=conv.assignee_id, value=float(rating), data={"cycle": conv.cycle}
         )
+        learning.csat_answered(conversation=conv, rating=rating)
         events.emit(
             events.inbox_group(contact.tenant_id),
             {
@@ -1012,6 +1018,7 @@ def message_feedback(*, contact: Contact, message_id: int, value: Any) -> None:
     with transaction.atomic():
         Message.objects.for_tenant(contact.tenant_id).filter(pk=msg.pk).update(feedback=value)
         _report(msg.conversation, EventKind.FEEDBACK, value=float(value), data={"message_id": msg.pk})
+        learning.visitor_thumbs(bot_message=msg, value=value)
 
 
 def typing(*, tenant_id: int, conversation: Conversation, side: str, on: bool, origin: str = "") -> None:
