@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,11 +46,11 @@ def banking77_intents() -> list[str]:
     return list(json.loads((data_dir() / "banking77" / "categories.json").read_text()))
 
 
-def bank_faqs() -> list[dict[str, str]]:
+def bank_faqs() -> list[dict[str, Any]]:
     """Deduplicated Bank FAQ pairs: one row per unique answer (its first question kept
     as the query; other questions with the same answer become extra queries)."""
     rows = _read_csv(data_dir() / "faq" / "BankFAQs.csv")
-    by_answer: dict[str, dict[str, object]] = {}
+    by_answer: dict[str, dict[str, Any]] = {}
     seen_q: set[str] = set()
     for r in rows:
         q = " ".join((r.get("Question") or "").split())
@@ -61,11 +62,11 @@ def bank_faqs() -> list[dict[str, str]]:
         if key in seen_q:  # same question with two answers: ambiguous, keep the first
             continue
         seen_q.add(key)
-        entry["questions"].append(q)  # type: ignore[union-attr]
+        entry["questions"].append(q)
     out = []
     for i, e in enumerate(by_answer.values()):
         out.append({"id": f"faq{i}", "answer": str(e["answer"]), "cls": str(e["cls"]),
-                    "questions": list(e["questions"])})  # type: ignore[arg-type]
+                    "questions": list(e["questions"])})
     return out
 
 

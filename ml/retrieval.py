@@ -266,7 +266,7 @@ class HybridIndex:
         else:
             bmax = float(bm.max())
             bnorm = bm / bmax if bmax > 0 else bm
-            fused = (dense + self.bm25_weight * bnorm) / (1.0 + self.bm25_weight)
+            fused = ((dense + self.bm25_weight * bnorm) / (1.0 + self.bm25_weight)).astype(np.float32)
         top = _top(fused, min(k, n))
         return [Hit(chunk_id=self.chunks[i].id, article_id=self.chunks[i].article_id,
                     score=float(fused[i]), bm25=float(bm[i]), dense=float(dense[i]),

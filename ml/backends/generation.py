@@ -108,7 +108,7 @@ def convert_gguf_once(src_dir: Path, gguf_file: str) -> Path:
         model = AutoModelForCausalLM.from_pretrained(str(src_dir), gguf_file=gguf_file)
         # Weights are already dequantised to float; drop the GGUF quantizer marker that
         # makes save_pretrained refuse.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         model.config.__dict__.pop("quantization_config", None)
         model.save_pretrained(str(tmp))
         tok.save_pretrained(str(tmp))
@@ -155,7 +155,7 @@ class LocalGenerator(_JoinMixin):
             self.model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype)
         except Exception as exc:
             raise GenerationError(f"cannot load model from {path}: {exc}") from exc
-        self.model.to(self.device).eval()
+        self.model.to(self.device).eval()  # type: ignore[arg-type]
         self.name = f"local:{path.name}"
         self.load_seconds = time.perf_counter() - t0
         # generate() is not re-entrant on one model instance; one request at a time.
@@ -164,7 +164,7 @@ class LocalGenerator(_JoinMixin):
     def _inputs(self, messages: list[Message]) -> dict[str, Any]:
         enc = self.tokenizer.apply_chat_template(
             messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-        return {k: v.to(self.device) for k, v in enc.items()}
+        return {k: v.to(self.device) for k, v in enc.items()}  # type: ignore[union-attr]
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

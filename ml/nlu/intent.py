@@ -423,7 +423,7 @@ def evaluate(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str
     out: dict[str, Any] = {"n": len(texts), "n_in_scope": int(ins.sum()), "n_oos": int(is_oos.sum())}
     if ins.any():
         out["accuracy"] = float(correct.mean())
-        out["macro_f1"] = float(f1_score(y_true, y_pred, average="macro", labels=sorted(set(y_true))))
+        out["macro_f1"] = float(f1_score(y_true, y_pred, average="macro", labels=sorted({str(y) for y in y_true})))
         out["ece"] = expected_calibration_error(conf, correct.astype(float))
         out["in_scope_flagged_oos"] = float(flagged[ins].mean())
         out["in_scope_accepted_accuracy"] = float(
