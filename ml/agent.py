@@ -211,8 +211,18 @@ def analyze(*, tenant_id: int, conversation: dict[str, Any],
     language = detect_language(message)
     sentiment = sentiment_of(message)
     query = standalone_question(message, history)
-    qvec = encode([query])[0]
-    intent = state.intent_model.predict(query, qvec)
+    if query == message:
+        qvec = encode([query])[0]
+        intent = state.intent_model.predict(query, qvec)
+    else:
+        # Looks like a follow-up; but a message that is clear on its own ("Where is my
+        # order 1001?" after a returns question) keeps its own meaning.
+        own_vec, joined_vec = encode([message, query])
+        own = state.intent_model.predict(message, own_vec)
+        if own.name is not None and not own.out_of_scope and own.confidence >= float(policy["confidence_threshold"]):
+            query, qvec, intent = message, own_vec, own
+        else:
+            qvec, intent = joined_vec, state.intent_model.predict(query, joined_vec)
     timings["nlu_ms"] = (time.perf_counter() - t) * 1000
     intent_info = {"name": intent.name, "confidence": intent.confidence, "out_of_scope": intent.out_of_scope}
     confident = intent.name is not None and intent.confidence >= float(policy["confidence_threshold"])

@@ -138,7 +138,8 @@ DEMO_ORDER_ACTION = {
     "name": "order_status",
     "description": "Looks up an order in the shop's order system",
     "method": "GET",
-    "url_template": "http://127.0.0.1:8000/demo-api/orders/{order_number}",
+    # {base} is settings.PUBLIC_BASE_URL when seeding: the demo server serves this API itself.
+    "url_template": "{base}/demo-api/orders/{order_number}",
     "parameters": [{"name": "order_number", "type": "order_number", "required": True,
                     "prompt": "Sure! What is your order number?"}],
     "response_template": "Order {order_number} is {status}. Carrier: {carrier}, tracking number {tracking_number}; "

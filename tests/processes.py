@@ -94,9 +94,9 @@ def celery_worker(tmp_path: Path, queues: str = "inference,default,training", **
 
 
 @contextmanager
-def uvicorn_server(tmp_path: Path, **env: str) -> Iterator[str]:
-    """Serves config.asgi on a free loopback port; yields the base URL."""
-    port = free_port()
+def uvicorn_server(tmp_path: Path, port: int | None = None, **env: str) -> Iterator[str]:
+    """Serves config.asgi on loopback (a free port unless given); yields the base URL."""
+    port = port or free_port()
     log = open(tmp_path / "uvicorn.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [str(VENV_BIN / "uvicorn"), "config.asgi:application", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

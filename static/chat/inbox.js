@@ -40,7 +40,7 @@
     if (c.last_seq > c.agent_read_seq) li.classList.add("unread");
     var b = el("button"); b.type = "button";
     b.appendChild(el("div", "who", who(c)));
-    b.appendChild(el("div", "preview", (c.handled_by === "bot" ? "🤖 " : "") + (c.last_message_preview || "")));
+    b.appendChild(el("div", "preview", (c.handled_by === "bot" ? T.bot + " · " : "") + (c.last_message_preview || "")));
     b.addEventListener("click", function () { openConv(c.id); });
     li.appendChild(b); return li;
   }
@@ -85,13 +85,49 @@
     state.lastSeq = Math.max(state.lastSeq, m.seq);
     list.scrollTop = list.scrollHeight;
   }
+  // "Why the bot said it": intent, sentiment, the decision, sources and candidates with
+  // their scores, built from the stored explanation (text only, never HTML).
   function explain(m) {
-    var parts = [];
-    if (m.intent) parts.push("intent: " + m.intent + " (" + (m.intent_confidence || 0).toFixed(2) + ")");
-    if (m.sentiment) parts.push("sentiment: " + m.sentiment);
-    (m.citations || []).forEach(function (c) { parts.push("source: " + c.title + " " + (c.url || "")); });
-    parts.push(JSON.stringify(m.explanation || {}, null, 2));
-    $("explain").textContent = parts.join("\n");
+    var box = $("explain"); box.textContent = ""; box.classList.remove("muted");
+    var x = m.explanation || {};
+    function section(title) { var s = el("section", "x-sec"); s.appendChild(el("h4", null, title)); box.appendChild(s); return s; }
+    function line(parent, text, cls) { parent.appendChild(el("div", cls || "x-line", text)); }
+    function pct(v) { return v == null ? "–" : (Number(v) * 100).toFixed(0) + "%"; }
+    var d = x.decision || {};
+    var dec = section(T.x_decision);
+    line(dec, (d.action || "") + (d.reason ? " · " + d.reason : ""), "x-strong");
+    if (d.why) line(dec, d.why);
+    var it = x.intent || {};
+    var intent = section(T.x_intent);
+    line(intent, (m.intent || it.name || "–") + " · " + pct(m.intent_confidence != null ? m.intent_confidence : it.confidence)
+      + (it.threshold != null ? " (" + T.x_threshold + " " + pct(it.threshold) + ")" : "") + (it.out_of_scope ? " · " + T.x_oos : ""), "x-strong");
+    (it.candidates || []).slice(0, 3).forEach(function (c) { line(intent, c.name + " · " + pct(c.probability)); });
+    var se = x.sentiment || {};
+    line(section(T.x_sentiment), (m.sentiment || se.label || "–") + (se.score != null ? " · " + pct(se.score) : ""));
+    if (x.action) { var ac = section(T.x_action); line(ac, JSON.stringify(x.action)); }
+    if (x.query) line(section(T.x_query), x.query);
+    if ((x.sources || []).length) {
+      var src = section(T.x_sources);
+      x.sources.slice(0, 5).forEach(function (s) {
+        line(src, s.title + " · " + Number(s.score).toFixed(2) + " (bm25 " + Number(s.bm25 || 0).toFixed(1) + ", dense " + Number(s.dense || 0).toFixed(2) + ")");
+      });
+    }
+    if ((x.candidates || []).length) {
+      var cand = section(T.x_candidates);
+      x.candidates.forEach(function (c) {
+        var row = el("div", "x-cand" + (c.chosen ? " chosen" : "") + (c.passed ? "" : " failed"));
+        row.appendChild(el("div", "x-strong", c.kind + " · " + Number(c.score || 0).toFixed(2) + " · "
+          + (c.chosen ? T.x_chosen : (c.passed ? T.x_passed : T.x_rejected))));
+        row.appendChild(el("div", "x-text", c.text || ""));
+        if ((c.reasons || []).length) row.appendChild(el("div", "x-why", c.reasons.join("; ")));
+        cand.appendChild(row);
+      });
+    }
+    if (x.timings_ms) {
+      var t = x.timings_ms; var parts = [];
+      Object.keys(t).forEach(function (k) { parts.push(k.replace(/_ms$/, "") + " " + Math.round(t[k]) + " ms"); });
+      line(section(T.x_timings), parts.join(" · "), "x-why");
+    }
   }
   function markRead() {
     var c = state.convs[state.current];

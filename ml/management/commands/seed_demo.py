@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -67,6 +68,7 @@ class Command(BaseCommand):
             services.embed_article(tenant_id=tenant.pk, article_id=article_id)
         services.update_policy(actor=owner, **demo.DEMO_POLICY)
         spec: dict[str, Any] = dict(demo.DEMO_ORDER_ACTION)
+        spec["url_template"] = spec["url_template"].replace("{base}", settings.PUBLIC_BASE_URL)
         action = Action.objects.for_tenant(tenant).filter(name=spec["name"]).first()
         if action is None:
             services.create_action(actor=owner, **spec)
@@ -77,5 +79,5 @@ class Command(BaseCommand):
         self.stdout.write(f"  portal:    /t/{DEMO_SLUG}/   log in as {DEMO_EMAIL} / {options['password']}")
         self.stdout.write(f"  widget:    public key {widget.public_key}; identity secret {secret_note}")
         self.stdout.write(f"  origins:   {', '.join(widget.allowed_origins)}")
-        self.stdout.write("  order API: http://127.0.0.1:8000/demo-api/orders/1001 (orders 1001, 1002, 1003); run the "
+        self.stdout.write(f"  order API: {settings.PUBLIC_BASE_URL}/demo-api/orders/1001 (orders 1001, 1002, 1003); run the "
                           "server with KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 so the action may call it")
