@@ -77,7 +77,7 @@ def _close_if_needed() -> None:
 # flight PostgreSQL flushes them together (group commit), so the pool is wider than the
 # event loop's default (cores + 4). Mind max_connections: threads x server processes.
 _db_pool = ThreadPoolExecutor(
-    max_workers=int(getattr(settings, "KEFU_CHAT_DB_THREADS", 16)), thread_name_prefix="kefu-chat-db"
+    max_workers=settings.KEFU_CHAT_DB_THREADS, thread_name_prefix="kefu-chat-db"
 )
 _run_in_thread = _ChatDatabaseSyncToAsync(_run_collecting, thread_sensitive=False, executor=_db_pool)
 

@@ -153,6 +153,9 @@ KEFU_TASK_MODE = env_str("KEFU_TASK_MODE", "celery" if REDIS_URL else "inprocess
 if KEFU_TASK_MODE not in {"celery", "inprocess"}:
     raise ImproperlyConfigured(f"KEFU_TASK_MODE must be celery or inprocess, got {KEFU_TASK_MODE!r}")
 KEFU_INPROCESS_WORKERS = env_int("KEFU_INPROCESS_WORKERS", 2)
+# Threads a server process uses for chat's database calls. Threads x server processes
+# must stay under PostgreSQL's max_connections (100 by default).
+KEFU_CHAT_DB_THREADS = env_int("KEFU_CHAT_DB_THREADS", 16)
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
