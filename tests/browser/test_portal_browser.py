@@ -8,6 +8,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_sign_up_log_out_log_in_and_portal_shell(chromium, live_server):
+    from playwright.sync_api import expect
+
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(f"{live_server.url}/signup/")
@@ -35,14 +37,16 @@ def test_sign_up_log_out_log_in_and_portal_shell(chromium, live_server):
     assert "data-kefu-widget" in page.text_content(".snippet pre")
     shot(page, "portal-settings-en")
     page.click("text=Members")
-    assert "lin@tea.example" in page.text_content("table")
+    page.wait_for_url("**/members/")
+    expect(page.locator("table")).to_contain_text("lin@tea.example")
     shot(page, "portal-members-en")
 
     # Switch the portal to Simplified Chinese.
     page.select_option("select[name=language]", "zh-hans")
-    page.wait_for_load_state()
-    assert "成员" in page.text_content("nav") and "设置" in page.text_content("nav")
-    assert "邀请成员" in page.content()
+    # The switch posts a form and reloads: wait for the translated page, not the old one.
+    expect(page.locator("nav")).to_contain_text("成员")
+    expect(page.locator("nav")).to_contain_text("设置")
+    expect(page.locator("main")).to_contain_text("邀请成员")
     shot(page, "portal-members-zh")
 
     page.click("text=退出登录")
