@@ -229,8 +229,8 @@ def run(*, sample: int = 150, removed: int = 80, llm_sample: int = 12, seed: int
             pieces.append(p)
         total = time.perf_counter() - t0
         ntok = gen.count_tokens("".join(pieces)) if hasattr(gen, "count_tokens") else len(pieces)
-        prompt_tok = len(gen.tokenizer.apply_chat_template(msgs, add_generation_prompt=True)) if hasattr(
-            gen, "tokenizer") else 0
+        prompt_tok = len(gen.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, return_dict=True)[
+            "input_ids"]) if hasattr(gen, "tokenizer") else 0
         raw.append({"ttft_s": first or total, "tokens": ntok, "decode_tok_s": (ntok - 1) / max(1e-6, total - (first or 0)),
                     "prompt_tokens": prompt_tok})
     lat = {k: {"p50": _pct(v, 50), "p90": _pct(v, 90)} for k, v in stage.items()}
