@@ -157,9 +157,3 @@ def housekeeping() -> dict[str, int]:
     """Beat (every 60 s): wake snoozed conversations, auto-resolve idle bot conversations."""
     return {"woken": wake_snoozed(), "auto_resolved": auto_resolve_idle()}
 
-
-@shared_task(name="chat.tasks.refresh_rollups", ignore_result=True)
-def refresh_rollups() -> dict[str, int]:
-    """Deprecated alias kept while config/celery.py's beat still names it: runs housekeeping.
-    Remove once the beat entry points at chat.tasks.housekeeping."""
-    return housekeeping()

@@ -148,7 +148,7 @@ def test_auto_resolve_only_idle_bot_handled_conversations(team_a, team_b, no_bot
     status = dict(Conversation.all_tenants.values_list("pk", "status"))
     assert (status[recent.pk], status[foreign.pk]) == ("resolved", "resolved")
     # The old task name is an alias of housekeeping until the beat entry is renamed.
-    assert tasks.refresh_rollups() == {"woken": 0, "auto_resolved": 0}
+    assert tasks.housekeeping() == {"woken": 0, "auto_resolved": 0}
 
 
 def test_wake_snoozed_task(team_a, no_bot):
