@@ -147,7 +147,7 @@ def test_auto_resolve_only_idle_bot_handled_conversations(team_a, team_b, no_bot
     assert tasks.housekeeping() == {"woken": 0, "auto_resolved": 2}
     status = dict(Conversation.all_tenants.values_list("pk", "status"))
     assert (status[recent.pk], status[foreign.pk]) == ("resolved", "resolved")
-    # The old task name is an alias of housekeeping until the beat entry is renamed.
+    # A second run finds nothing left to resolve.
     assert tasks.housekeeping() == {"woken": 0, "auto_resolved": 0}
 
 
