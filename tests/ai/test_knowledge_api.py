@@ -62,6 +62,12 @@ def test_api_articles_policy_and_write_only_secret(client, team_a):
     assert r.status_code == 201, r.content
     r = client.patch(f"{base}/ai-policy/", {"max_bot_turns": 4}, content_type="application/json")
     assert r.status_code == 200 and r.json()["max_bot_turns"] == 4
+    r = client.patch(f"{base}/ai-policy/", {"retrain_schedule": "nightly", "retrain_min_new": 25},
+                     content_type="application/json")
+    assert r.status_code == 200 and (r.json()["retrain_schedule"], r.json()["retrain_min_new"]) == ("nightly", 25)
+    r = client.patch(f"{base}/ai-policy/", {"retrain_schedule": "every-minute"}, content_type="application/json")
+    assert r.status_code == 400
+    assert client.get(f"{base}/ai-policy/").json()["retrain_schedule"] == "nightly"
     r = client.post(f"{base}/actions/", {"name": "lookup", "url_template": "https://shop.example.com/o/{order_number}",
                                          "parameters": [{"name": "order_number", "type": "order_number"}],
                                          "auth_header_name": "Authorization", "auth_header_value": "Bearer TOPSECRET"},
