@@ -26,14 +26,9 @@ from chat.serializers import (
     SendSerializer,
     SnoozeSerializer,
 )
-from tenants.api import TenantViewSet, raise_api_error
-from tenants.errors import ServiceError
+from tenants.api import TenantViewSet
 
 AGENT_ROLES = frozenset({"owner", "admin", "agent"})
-
-
-
-
 
 
 FILTER_PARAMS = [
@@ -73,7 +68,11 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         ids = [c.pk for c in conversations]
         context = self.get_serializer_context()
         context["labels"] = selectors.conversation_labels(tenant_id=self.tenant.pk, conversation_ids=ids)
-        context["csat"] = {c.pk: selectors.conversation_csat(tenant_id=self.tenant.pk, conversation_id=c.pk) for c in conversations} if len(ids) == 1 else {}
+        context["csat"] = (
+            {c.pk: selectors.conversation_csat(tenant_id=self.tenant.pk, conversation_id=c.pk) for c in conversations}
+            if len(ids) == 1
+            else {}
+        )
         return context
 
     def _one(self, conv: Conversation) -> Response:
@@ -112,16 +111,13 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             return Response(MessageSerializer(msgs, many=True, context={"author_names": names}).data)
         data = SendSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            posted = services.agent_send(
-                actor=self.actor(),
-                conversation_id=conv.pk,
-                body=data.validated_data["body"],
-                note=data.validated_data["note"],
-                client_msg_id=data.validated_data.get("client_msg_id") or None,
-            )
-        except ServiceError as exc:
-            raise_api_error(exc)
+        posted = self.run_service(
+            services.agent_send,
+            conversation_id=conv.pk,
+            body=data.validated_data["body"],
+            note=data.validated_data["note"],
+            client_msg_id=data.validated_data.get("client_msg_id") or None,
+        )
         names = selectors.author_names(tenant_id=self.tenant.pk, messages=[posted.message])
         return Response(
             MessageSerializer(posted.message, context={"author_names": names}).data,
@@ -130,10 +126,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
 
     def _act(self, fn: Any, **kwargs: Any) -> Response:
         conv = self.get_object()
-        try:
-            fn(actor=self.actor(), conversation_id=conv.pk, **kwargs)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(fn, conversation_id=conv.pk, **kwargs)
         return self._one(conv)  # type: ignore[arg-type]
 
     @extend_schema(request=None, responses=ConversationSerializer)
@@ -197,20 +190,14 @@ class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewS
     def create(self, request: Request, tenant_slug: str) -> Response:
         data = LabelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            label = services.create_label(
-                actor=self.actor(), name=data.validated_data["name"], color=data.validated_data.get("color", "#64748b")
-            )
-        except ServiceError as exc:
-            raise_api_error(exc)
+        label = self.run_service(
+            services.create_label, name=data.validated_data["name"], color=data.validated_data.get("color", "#64748b")
+        )
         return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         label = self.get_object()
-        try:
-            services.delete_label(actor=self.actor(), label_id=label.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_label, label_id=label.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -226,18 +213,12 @@ class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
     def create(self, request: Request, tenant_slug: str) -> Response:
         data = CannedResponseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            canned = services.create_canned_response(
-                actor=self.actor(), shortcut=data.validated_data["shortcut"], text=data.validated_data["text"]
-            )
-        except ServiceError as exc:
-            raise_api_error(exc)
+        canned = self.run_service(
+            services.create_canned_response, shortcut=data.validated_data["shortcut"], text=data.validated_data["text"]
+        )
         return Response(CannedResponseSerializer(canned).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         canned = self.get_object()
-        try:
-            services.delete_canned_response(actor=self.actor(), canned_id=canned.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_canned_response, canned_id=canned.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -37,8 +37,7 @@ from ml.serializers import (
     PolicySerializer,
     TrainingRunSerializer,
 )
-from tenants.api import TenantViewSet, raise_api_error
-from tenants.errors import ServiceError
+from tenants.api import TenantViewSet
 
 
 class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -53,12 +52,14 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         data = ArticleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            article = services.create_article(actor=self.actor(), title=v["title"], body=v["body"],
-                                              tags=v.get("tags", []), status=v.get("status", "draft"),
-                                              language=v.get("language", "en"))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        article = self.run_service(
+            services.create_article,
+            title=v["title"],
+            body=v["body"],
+            tags=v.get("tags", []),
+            status=v.get("status", "draft"),
+            language=v.get("language", "en"),
+        )
         return Response(ArticleSerializer(article).data, status=status.HTTP_201_CREATED)
 
     def _update(self, request: Request, partial: bool) -> Response:
@@ -66,12 +67,15 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
         data = ArticleSerializer(article, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
         v = {**ArticleSerializer(article).data, **data.validated_data}
-        try:
-            article = services.update_article(actor=self.actor(), article_id=article.pk, title=v["title"],
-                                              body=v["body"], tags=v["tags"], status=v["status"],
-                                              language=v["language"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        article = self.run_service(
+            services.update_article,
+            article_id=article.pk,
+            title=v["title"],
+            body=v["body"],
+            tags=v["tags"],
+            status=v["status"],
+            language=v["language"],
+        )
         return Response(ArticleSerializer(article).data)
 
     @extend_schema(request=ArticleSerializer, responses=ArticleSerializer)
@@ -84,10 +88,7 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         article = self.get_object()
-        try:
-            services.delete_article(actor=self.actor(), article_id=article.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_article, article_id=article.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -101,15 +102,18 @@ class KnowledgeImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
 
     @extend_schema(request={"multipart/form-data": ImportCreateSerializer}, responses={201: ImportSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = ImportCreateSerializer(data={"kind": request.data.get("kind"), "file": request.FILES.getlist("file"),
-                                            "publish": request.data.get("publish", True)})
+        data = ImportCreateSerializer(
+            data={
+                "kind": request.data.get("kind"),
+                "file": request.FILES.getlist("file"),
+                "publish": request.data.get("publish", True),
+            }
+        )
         data.is_valid(raise_exception=True)
         files = [(f.name, f.read()) for f in data.validated_data["file"]]
-        try:
-            job = services.start_import(actor=self.actor(), kind=data.validated_data["kind"], files=files,
-                                        publish=data.validated_data["publish"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        job = self.run_service(
+            services.start_import, kind=data.validated_data["kind"], files=files, publish=data.validated_data["publish"]
+        )
         return Response(ImportSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -126,11 +130,13 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         data = IntentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            intent = services.create_intent(actor=self.actor(), name=v["name"], description=v.get("description", ""),
-                                            escalates=v.get("escalates", False), examples=v.get("examples", []))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        intent = self.run_service(
+            services.create_intent,
+            name=v["name"],
+            description=v.get("description", ""),
+            escalates=v.get("escalates", False),
+            examples=v.get("examples", []),
+        )
         return Response(IntentSerializer(intent).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=IntentSerializer, responses=IntentSerializer)
@@ -139,22 +145,20 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         data = IntentSerializer(intent, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            intent = services.update_intent(actor=self.actor(), intent_id=intent.pk, name=v.get("name", intent.name),
-                                            description=v.get("description", intent.description),
-                                            escalates=v.get("escalates", intent.escalates))
-            if v.get("examples"):
-                services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=v["examples"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        intent = self.run_service(
+            services.update_intent,
+            intent_id=intent.pk,
+            name=v.get("name", intent.name),
+            description=v.get("description", intent.description),
+            escalates=v.get("escalates", intent.escalates),
+        )
+        if v.get("examples"):
+            services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=v["examples"])
         return Response(IntentSerializer(intent).data)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         intent = self.get_object()
-        try:
-            services.delete_intent(actor=self.actor(), intent_id=intent.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_intent, intent_id=intent.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=ExamplesSerializer, responses=IntentSerializer)
@@ -163,10 +167,7 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         intent: Intent = self.get_object()  # type: ignore[assignment]
         data = ExamplesSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=data.validated_data["texts"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.add_examples, intent_id=intent.pk, texts=data.validated_data["texts"])
         return Response(IntentSerializer(intent).data)
 
 
@@ -184,10 +185,7 @@ class PolicyViewSet(TenantViewSet):
     def partial_update(self, request: Request, tenant_slug: str) -> Response:
         data = PolicySerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        try:
-            policy = services.update_policy(actor=self.actor(), **data.validated_data)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        policy = self.run_service(services.update_policy, **data.validated_data)
         return Response(PolicySerializer(policy).data)
 
     @extend_schema(request=PolicySerializer, responses=PolicySerializer)
@@ -207,10 +205,7 @@ class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         data = ActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        try:
-            obj = services.create_action(actor=self.actor(), **v)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        obj = self.run_service(services.create_action, **v)
         return Response(ActionSerializer(obj).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=ActionSerializer, responses=ActionSerializer)
@@ -219,18 +214,12 @@ class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         data = ActionSerializer(obj, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         v = dict(data.validated_data)
-        try:
-            obj = services.update_action(actor=self.actor(), action_id=obj.pk, **v)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        obj = self.run_service(services.update_action, action_id=obj.pk, **v)
         return Response(ActionSerializer(obj).data)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         obj = self.get_object()
-        try:
-            services.delete_action(actor=self.actor(), action_id=obj.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_action, action_id=obj.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -246,10 +235,7 @@ class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def serve(self, request: Request, tenant_slug: str, pk: str) -> Response:
         """Serve this version from now on (rollback or manual promotion)."""
         version: ModelVersion = self.get_object()  # type: ignore[assignment]
-        try:
-            version = training.serve_version(actor=self.actor(), version_id=version.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        version = self.run_service(training.serve_version, version_id=version.pk)
         return Response(ModelVersionSerializer(version).data)
 
 
@@ -264,20 +250,14 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
 
     @extend_schema(request=None, responses={201: TrainingRunSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        try:
-            run = training.request_retrain(actor=self.actor())
-        except ServiceError as exc:
-            raise_api_error(exc)
+        run = self.run_service(training.request_retrain)
         return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=TrainingRunSerializer)
     @action(detail=True, methods=["post"], url_path="cancel")
     def cancel(self, request: Request, tenant_slug: str, pk: str) -> Response:
         run: TrainingRun = self.get_object()  # type: ignore[assignment]
-        try:
-            run = training.cancel_run(actor=self.actor(), run_id=run.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        run = self.run_service(training.cancel_run, run_id=run.pk)
         return Response(TrainingRunSerializer(run).data)
 
 
@@ -294,9 +274,11 @@ class MessageFeedbackViewSet(TenantViewSet):
         data = AgentFeedbackSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         v = data.validated_data
-        try:
-            services.agent_feedback(actor=self.actor(), message_id=v["message_id"], kind=v["kind"],
-                                    label=v["label"], correction=v["correction"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(
+            services.agent_feedback,
+            message_id=v["message_id"],
+            kind=v["kind"],
+            label=v["label"],
+            correction=v["correction"],
+        )
         return Response(v, status=status.HTTP_201_CREATED)

@@ -96,6 +96,13 @@ class TenantViewSet(viewsets.GenericViewSet):
             return self.caller.membership
         return Membership(tenant=self.caller.tenant, role=self.caller.role, user=None)
 
+    def run_service(self, fn: Any, /, **kwargs: Any) -> Any:
+        """Call a service as `actor()`; its refusal becomes the matching API error."""
+        try:
+            return fn(actor=self.actor(), **kwargs)
+        except ServiceError as exc:
+            raise_api_error(exc)
+
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         """Hook: narrow (never widen) the tenant's queryset."""
         return queryset

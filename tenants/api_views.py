@@ -14,8 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenants import services
-from tenants.api import TenantViewSet, raise_api_error
-from tenants.errors import ServiceError
+from tenants.api import TenantViewSet
 from tenants.models import ApiKey, Invitation, Membership, Widget
 from tenants.serializers import (
     ApiKeyCreatedSerializer,
@@ -42,20 +41,12 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         self.get_object()
         data = RoleSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            membership = services.change_role(
-                actor=self.actor(), membership_id=int(pk), role=data.validated_data["role"]
-            )
-        except ServiceError as exc:
-            raise_api_error(exc)
+        membership = self.run_service(services.change_role, membership_id=int(pk), role=data.validated_data["role"])
         return Response(MembershipSerializer(membership).data)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         self.get_object()
-        try:
-            services.remove_member(actor=self.actor(), membership_id=int(pk))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.remove_member, membership_id=int(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -71,21 +62,15 @@ class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenant
     def create(self, request: Request, tenant_slug: str) -> Response:
         data = InvitationSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            invitation, token = services.create_invitation(
-                actor=self.actor(), role=data.validated_data["role"], email=data.validated_data.get("email", "")
-            )
-        except ServiceError as exc:
-            raise_api_error(exc)
+        invitation, token = self.run_service(
+            services.create_invitation, role=data.validated_data["role"], email=data.validated_data.get("email", "")
+        )
         invitation.invite_url = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])  # type: ignore[attr-defined]
         return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         self.get_object()
-        try:
-            services.revoke_invitation(actor=self.actor(), invitation_id=int(pk))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.revoke_invitation, invitation_id=int(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -105,38 +90,26 @@ class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @extend_schema(request=WidgetSerializer, responses={201: WidgetCreatedSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        try:
-            widget, secret = services.create_widget(actor=self.actor(), **self._fields(request))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        widget, secret = self.run_service(services.create_widget, **self._fields(request))
         widget.identity_secret = secret
         return Response(WidgetCreatedSerializer(widget).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=WidgetSerializer, responses=WidgetSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         widget: Widget = self.get_object()  # type: ignore[assignment]
-        try:
-            widget = services.update_widget(actor=self.actor(), widget_id=widget.pk, **self._fields(request, widget))
-        except ServiceError as exc:
-            raise_api_error(exc)
+        widget = self.run_service(services.update_widget, widget_id=widget.pk, **self._fields(request, widget))
         return Response(WidgetSerializer(widget).data)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         widget = self.get_object()
-        try:
-            services.delete_widget(actor=self.actor(), widget_id=widget.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.delete_widget, widget_id=widget.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=SecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, tenant_slug: str, pk: str) -> Response:
         widget = self.get_object()
-        try:
-            secret = services.rotate_widget_secret(actor=self.actor(), widget_id=widget.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        secret = self.run_service(services.rotate_widget_secret, widget_id=widget.pk)
         return Response({"identity_secret": secret})
 
 
@@ -152,17 +125,11 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     def create(self, request: Request, tenant_slug: str) -> Response:
         data = ApiKeySerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            key, raw = services.create_api_key(actor=self.actor(), name=data.validated_data["name"])
-        except ServiceError as exc:
-            raise_api_error(exc)
+        key, raw = self.run_service(services.create_api_key, name=data.validated_data["name"])
         key.key = raw  # type: ignore[attr-defined]
         return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
         key = self.get_object()
-        try:
-            services.revoke_api_key(actor=self.actor(), api_key_id=key.pk)
-        except ServiceError as exc:
-            raise_api_error(exc)
+        self.run_service(services.revoke_api_key, api_key_id=key.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
