@@ -217,7 +217,8 @@ class Action(TenantOwnedModel):
 
     `parameters`: [{"name": "order_number", "type": "order_number|email|integer|string",
     "required": true, "prompt": "What is your order number?"}]. Identity (user id, e-mail)
-    is never a parameter: it is sent from the *verified* visitor only, as headers.
+    is never a parameter: it is sent from the *verified* identity only, as headers (an
+    e-mail the visitor typed in the chat is a label, never identity).
     """
 
     name = models.SlugField(max_length=80)
@@ -232,8 +233,14 @@ class Action(TenantOwnedModel):
     response_template = models.TextField(
         blank=True, help_text="e.g. 'Order {order_number} is {status}.' — fields from the JSON response"
     )
+    # Names of the response's (flattened) JSON fields the bot may show; the template's own
+    # placeholders are allowed too. No template and no allow-list: no field is shown.
+    response_fields = models.JSONField(default=list, blank=True)
     read_only = models.BooleanField(default=True)
     needs_approval = models.BooleanField(default=False)
+    # Called only for a visitor the site vouched for (HMAC-verified user id); anyone else
+    # is asked to sign in, then handed off (reason identity_required).
+    requires_verified_visitor = models.BooleanField(default=True)
     timeout_s = models.FloatField(default=5.0)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
