@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, status
+from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,8 +27,10 @@ from chat.serializers import (
     SnoozeSerializer,
 )
 from tenants.api import TenantViewSet
+from tenants.pagination import MAX_PAGE_SIZE, bounded_int
 
 AGENT_ROLES = frozenset({"owner", "admin", "agent"})
+MAX_SEQ = 2**31 - 1  # Message.seq is an IntegerField
 
 
 FILTER_PARAMS = [
@@ -99,11 +101,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
     def messages(self, request: Request, tenant_slug: str, pk: str) -> Response:
         conv = self.get_object()
         if request.method == "GET":
-            try:
-                after = int(request.query_params.get("after_seq", 0))
-                limit = min(int(request.query_params.get("limit", 500)), 1000)
-            except ValueError:
-                raise exceptions.ValidationError({"detail": "after_seq and limit are integers"})
+            params = request.query_params
+            after = bounded_int(params, "after_seq", default=0, minimum=0, maximum=MAX_SEQ)
+            limit = bounded_int(params, "limit", default=500, minimum=1, maximum=MAX_PAGE_SIZE)
             msgs = selectors.messages_after(
                 tenant_id=self.tenant.pk, conversation_id=conv.pk, after_seq=after, for_agent=True, limit=limit
             )

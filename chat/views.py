@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from chat import selectors, services
 from tenants import selectors as tenant_selectors
-from tenants.portal import TenantPortalView
+from tenants.portal import TenantPortalView, posted_id
 
 
 class InboxView(TenantPortalView):
@@ -54,7 +54,7 @@ class CannedResponsesView(TenantPortalView):
             )
         elif op == "delete-canned":
             self.run_service(
-                request, lambda: services.delete_canned_response(actor=actor, canned_id=int(request.POST.get("id", 0)))
+                request, lambda: services.delete_canned_response(actor=actor, canned_id=posted_id(request, "id"))
             )
         elif op == "label":
             self.run_service(
@@ -65,7 +65,7 @@ class CannedResponsesView(TenantPortalView):
                 _("Label saved."),
             )
         elif op == "delete-label":
-            self.run_service(request, lambda: services.delete_label(actor=actor, label_id=int(request.POST.get("id", 0))))
+            self.run_service(request, lambda: services.delete_label(actor=actor, label_id=posted_id(request, "id")))
         return redirect(request.path)
 
 

@@ -176,6 +176,9 @@ class PolicyViewSet(TenantViewSet):
 
     model = AIPolicy
     serializer_class = PolicySerializer
+    # The tenant's one policy: what get_object() (and OPTIONS' metadata) looks up by.
+    lookup_field = "tenant__slug"
+    lookup_url_kwarg = "tenant_slug"
 
     @extend_schema(responses=PolicySerializer)
     def retrieve(self, request: Request, tenant_slug: str) -> Response:

@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import re
+import unicodedata
 from pathlib import PurePath
 from typing import Any
 
@@ -25,11 +26,28 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def parse_csv(raw: bytes) -> list[dict[str, Any]]:
+_WHITESPACE_CONTROLS = frozenset("\t\n\r\f\v")
+
+
+def _decode_text(name: str, raw: bytes) -> str:
+    """The upload as text; a binary file (an image or archive renamed .md) is refused with
+    its name: NUL bytes and control characters would fail in PostgreSQL and the CSV reader."""
+    text = _decode(raw)
+    sample = text[:65536]
+    unprintable = sum(
+        1 for ch in sample
+        if ch not in _WHITESPACE_CONTROLS and unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn")
+    )
+    if "\x00" in text or unprintable > max(8, len(sample) // 100):
+        raise ServiceError(f"{name}: this is not a text file (binary content).")
+    return text
+
+
+def parse_csv(raw: bytes, name: str = "CSV") -> list[dict[str, Any]]:
     """Rows with question and answer columns (any case; 'q'/'a' accepted) -> items."""
     if len(raw) > MAX_IMPORT_BYTES:
         raise ServiceError("The file is too large (20 MB at most).")
-    text = _decode(raw)
+    text = _decode_text(name, raw)
     reader = csv.DictReader(io.StringIO(text))
     fields = {name.strip().lower(): name for name in (reader.fieldnames or [])}
     q_col = fields.get("question") or fields.get("q") or fields.get("title")
@@ -86,7 +104,7 @@ def parse_file(name: str, raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_IMPORT_BYTES:
         raise ServiceError(f"{name}: too large (20 MB at most).")
     suffix = PurePath(name).suffix.lower()
-    text = _decode(raw)
+    text = _decode_text(name, raw)
     stem = PurePath(name).stem.replace("_", " ").replace("-", " ").strip() or "Untitled"
     if suffix in {".html", ".htm"}:
         title, body = html_to_text(text)

@@ -268,8 +268,8 @@ def start_import(
     items: list[dict[str, Any]] = []
     errors: list[str] = []
     if kind == "csv":
-        for _name, raw in files:
-            items += importing.parse_csv(raw)
+        for name, raw in files:
+            items += importing.parse_csv(raw, name)
     elif kind == "files":
         for name, raw in files:
             try:
@@ -283,7 +283,7 @@ def start_import(
     with transaction.atomic():
         job = KnowledgeImport.objects.create(
             tenant=actor.tenant, kind=kind, filename=", ".join(n for n, _raw in files)[:300], publish=publish,
-            items=items, total=len(items), errors=errors, created_by=actor.user,
+            items=items, total=len(items), errors=errors, created_by_id=actor.user_id,
         )
         enqueue(tasks.run_import, actor.tenant_id, job.pk)
     return job

@@ -6,17 +6,31 @@ non-member gets the same 404 as a missing tenant. Subclasses may not override di
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
 
 from tenants import selectors
 from tenants.errors import ServiceError
 from tenants.models import ADMIN_ROLES, Membership, Tenant
+
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def posted_id(request: HttpRequest, name: str) -> int:
+    """A row id from the posted form; missing or not a number -> 400 naming the field
+    (the page's dispatch answers BadRequest with its message)."""
+    raw = (request.POST.get(name) or "").strip()
+    if not _ID.fullmatch(raw):
+        raise BadRequest(_("The form field %(field)s must be a row number.") % {"field": name})
+    return int(raw)
 
 
 class TenantPortalView(TemplateResponseMixin, ContextMixin, View):
@@ -45,7 +59,10 @@ class TenantPortalView(TemplateResponseMixin, ContextMixin, View):
         request.session["last_tenant"] = membership.tenant.slug
         if self.admin_only and membership.role not in ADMIN_ROLES:
             return HttpResponseForbidden("Only owners and admins can open this page.")
-        return super().dispatch(request, *args, **kwargs)
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except BadRequest as exc:  # a malformed form: say what was wrong, change nothing
+            return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

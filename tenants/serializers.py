@@ -22,6 +22,7 @@ class InvitationSerializer(serializers.ModelSerializer):
         model = Invitation
         fields = ["id", "email", "role", "created_at", "expires_at", "accepted_at", "revoked_at"]
         read_only_fields = ["id", "created_at", "expires_at", "accepted_at", "revoked_at"]
+        extra_kwargs = {"role": {"required": True}}
 
 
 class InvitationCreatedSerializer(InvitationSerializer):

@@ -94,7 +94,7 @@ def create_invitation(*, actor: Membership, role: str, email: str = "") -> tuple
         token_hash=sha256_hex(token),
         email=email.strip().lower(),
         role=role,
-        invited_by=actor.user,
+        invited_by_id=actor.user_id,  # None for an API key
         expires_at=timezone.now() + INVITATION_TTL,
     )
     return invitation, token
@@ -108,11 +108,22 @@ def invitation_for_token(*, token: str) -> Invitation | None:
     return invitation
 
 
+def check_invitation_email(*, invitation: Invitation, email: str) -> None:
+    """An invitation addressed to an e-mail is accepted only by that e-mail (any case)."""
+    if invitation.email and (email or "").strip().lower() != invitation.email.strip().lower():
+        raise ServiceError(
+            _("This invitation is for %(email)s. Log in or sign up with that address to accept it.")
+            % {"email": invitation.email},
+            code="wrong_email",
+        )
+
+
 @transaction.atomic
 def accept_invitation(*, token: str, user: User) -> Membership:  # type: ignore[valid-type]
     invitation = invitation_for_token(token=token)
     if invitation is None:
         raise ServiceError(_("This invitation link is invalid, used or expired."), code="invalid_invitation")
+    check_invitation_email(invitation=invitation, email=user.email or user.get_username())  # type: ignore[attr-defined]
     existing = Membership.objects.for_tenant(invitation.tenant).filter(user=user).first()
     if existing is not None:
         membership = existing
@@ -278,6 +289,8 @@ API_KEY_PREFIX = "kefu_"
 def create_api_key(*, actor: Membership, name: str) -> tuple[ApiKey, str]:
     """Returns the key row and the raw key (shown once; only its hash is stored)."""
     check_admin(actor)
+    if actor.user_id is None:  # a leaked key must not outlive its revocation through keys it minted
+        raise ServiceError(_("An API key cannot create API keys; a person creates them in the portal."), code="forbidden")
     if not name.strip():
         raise ServiceError(_("Give the key a name."))
     for _attempt in range(5):
@@ -290,7 +303,7 @@ def create_api_key(*, actor: Membership, name: str) -> tuple[ApiKey, str]:
                     name=name.strip()[:120],
                     prefix=prefix,
                     key_hash=sha256_hex(raw),
-                    created_by=actor.user,
+                    created_by_id=actor.user_id,
                 )
             return key, raw
         except IntegrityError:

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from tenants import selectors, services
 from tenants.errors import ServiceError
 from tenants.models import Role
-from tenants.portal import TenantPortalView
+from tenants.portal import TenantPortalView, posted_id
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -64,8 +64,10 @@ def _accept_invitation_post(request: HttpRequest, token: str, invitation: Any) -
         if request.user.is_authenticated:
             user = request.user
         else:  # a new user creates an account right on the invitation page
+            email = request.POST.get("email") or invitation.email
+            services.check_invitation_email(invitation=invitation, email=email)  # before an account exists
             user = services.create_account(
-                email=request.POST.get("email") or invitation.email,
+                email=email,
                 password=request.POST.get("password", ""),
                 full_name=request.POST.get("full_name", ""),
             )
@@ -119,25 +121,28 @@ class MembersView(TenantPortalView):
                 link = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])
                 messages.success(request, _("Invitation link (shown once): %(link)s") % {"link": link})
         elif op == "role":
+            membership_id = posted_id(request, "membership_id")
             self.run_service(
                 request,
                 lambda: services.change_role(
-                    actor=actor, membership_id=int(request.POST["membership_id"]), role=request.POST.get("role", "")
+                    actor=actor, membership_id=membership_id, role=request.POST.get("role", "")
                 ),
                 _("Role changed."),
             )
         elif op == "remove":
+            membership_id = posted_id(request, "membership_id")
             self.run_service(
                 request,
-                lambda: services.remove_member(actor=actor, membership_id=int(request.POST["membership_id"])),
+                lambda: services.remove_member(actor=actor, membership_id=membership_id),
                 _("Member removed."),
             )
-            if int(request.POST["membership_id"]) == actor.pk:
+            if membership_id == actor.pk:
                 return redirect("home")
         elif op == "revoke":
+            invitation_id = posted_id(request, "invitation_id")
             self.run_service(
                 request,
-                lambda: services.revoke_invitation(actor=actor, invitation_id=int(request.POST["invitation_id"])),
+                lambda: services.revoke_invitation(actor=actor, invitation_id=invitation_id),
                 _("Invitation revoked."),
             )
         else:
@@ -185,7 +190,7 @@ class SettingsView(TenantPortalView):
                 request,
                 lambda: services.update_widget(
                     actor=actor,
-                    widget_id=int(post["widget_id"]),
+                    widget_id=posted_id(request, "widget_id"),
                     name=post.get("name", ""),
                     allowed_origins=post.get("allowed_origins", ""),
                     color=post.get("color", ""),
@@ -196,7 +201,7 @@ class SettingsView(TenantPortalView):
             )
         elif op == "rotate_secret":
             secret = self.run_service(
-                request, lambda: services.rotate_widget_secret(actor=actor, widget_id=int(post["widget_id"]))
+                request, lambda: services.rotate_widget_secret(actor=actor, widget_id=posted_id(request, "widget_id"))
             )
             if secret:
                 messages.success(request, _("New identity secret (shown once): %(secret)s") % {"secret": secret})
@@ -207,7 +212,7 @@ class SettingsView(TenantPortalView):
         elif op == "revoke_api_key":
             self.run_service(
                 request,
-                lambda: services.revoke_api_key(actor=actor, api_key_id=int(post["api_key_id"])),
+                lambda: services.revoke_api_key(actor=actor, api_key_id=posted_id(request, "api_key_id")),
                 _("API key revoked."),
             )
         else:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.reporting import selectors
 from chat.reporting.models import ConversationFact, DailyRollup
 from tenants.api import TenantViewSet
+from tenants.pagination import MAX_OFFSET, bounded_int
 
 FILTER_PARAMS = [
     OpenApiParameter("from", OpenApiTypes.DATE, description="First local day (tenant time zone), inclusive"),
@@ -69,11 +71,32 @@ class DrilldownPageSerializer(serializers.Serializer):
     results = DrilldownRowSerializer(many=True)
 
 
+def check_filter_params(params: Any) -> None:
+    """400 for a filter the selectors would otherwise quietly ignore or clamp (a day outside
+    the years reports can cover, a non-numeric widget): the caller learns what was wrong."""
+    for name in ("from", "to", "period"):
+        raw = params.get(name)
+        if raw in (None, ""):
+            continue
+        try:
+            day = dt.date.fromisoformat(raw)
+        except ValueError:
+            raise exceptions.ValidationError({name: ["Use a date like 2026-01-31."]}) from None
+        if not selectors.EARLIEST_DAY <= day <= selectors.LATEST_DAY:
+            raise exceptions.ValidationError(
+                {name: [f"Pick a day between {selectors.EARLIEST_DAY} and {selectors.LATEST_DAY}."]}
+            )
+    bounded_int(params, "days", default=30, minimum=1, maximum=selectors.MAX_DAYS)
+    for name in ("widget", "agent"):
+        bounded_int(params, name, default=0, minimum=0, maximum=2**63 - 1)
+
+
 class DashboardViewSet(TenantViewSet):
     model = DailyRollup
 
     @extend_schema(parameters=FILTER_PARAMS, responses=DashboardSerializer, operation_id="reporting_dashboard")
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check_filter_params(request.query_params)
         filters = selectors.parse_filters(tenant=self.tenant, params=request.query_params)
         return Response(selectors.dashboard(tenant=self.tenant, filters=filters))
 
@@ -95,6 +118,9 @@ class DrilldownViewSet(TenantViewSet):
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         params = request.query_params
+        check_filter_params(params)
+        offset = bounded_int(params, "offset", default=0, minimum=0, maximum=MAX_OFFSET)
+        limit = bounded_int(params, "limit", default=100, minimum=1, maximum=500)
         filters = selectors.parse_filters(tenant=self.tenant, params=params)
         qs = selectors.drilldown(
             tenant=self.tenant,
@@ -103,8 +129,6 @@ class DrilldownViewSet(TenantViewSet):
             key=params.get("key"),
             period=selectors._date(params.get("period")),
         )
-        offset = max(0, selectors._int(params.get("offset")) or 0)
-        limit = min(500, max(1, selectors._int(params.get("limit")) or 100))
         page = list(qs[offset : offset + limit])
         return Response(
             {"count": qs.count(), "offset": offset, "results": DrilldownRowSerializer(page, many=True).data}

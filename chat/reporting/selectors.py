@@ -40,25 +40,33 @@ class Filters:
         return q
 
 
+# Days a filter may name: beyond these, date arithmetic overflows (year 1, year 9999).
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2100, 12, 31)
+_BIGINT = 2**63 - 1
+
+
 def _int(raw: Any) -> int | None:
     try:
-        return int(raw) if raw not in (None, "") else None
+        value = int(raw) if raw not in (None, "") else None
     except (TypeError, ValueError):
         return None
+    return value if value is None or -_BIGINT <= value <= _BIGINT else None
 
 
 def _date(raw: Any) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(str(raw)) if raw else None
+        day = dt.date.fromisoformat(str(raw)) if raw else None
     except ValueError:
         return None
+    return day if day is None or EARLIEST_DAY <= day <= LATEST_DAY else None
 
 
 def parse_filters(*, tenant: Tenant, params: Any, today: dt.date | None = None) -> Filters:
     """Filters from query parameters; dates are local days in the tenant's time zone."""
     today = today or timezone.now().astimezone(tenant_zone(tenant)).date()
     end = _date(params.get("to")) or today
-    start = _date(params.get("from")) or end - dt.timedelta(days=int(_int(params.get("days")) or 30) - 1)
+    start = _date(params.get("from")) or end - dt.timedelta(days=min(max(_int(params.get("days")) or 30, 1), MAX_DAYS) - 1)
     if start > end:
         start, end = end, start
     if (end - start).days >= MAX_DAYS:
