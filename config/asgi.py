@@ -3,6 +3,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# A web process: database connections from a bounded pool (settings, KEFU_DB_POOL).
+os.environ.setdefault("KEFU_DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddleware  # noqa: E402
@@ -17,7 +19,7 @@ if os.environ.get("KEFU_WARM_UP") == "1":
     import threading
 
     def _warm_up() -> None:
-        from ml.services import warm_up
+        from ml.api import warm_up
 
         warm_up()
 

@@ -157,6 +157,25 @@ KEFU_INPROCESS_WORKERS = env_int("KEFU_INPROCESS_WORKERS", 2)
 # must stay under PostgreSQL's max_connections (100 by default).
 KEFU_CHAT_DB_THREADS = env_int("KEFU_CHAT_DB_THREADS", 16)
 
+# Under ASGI each HTTP request runs its sync code in a thread of its own, so persistent
+# connections (CONN_MAX_AGE) stay open after their thread is gone: 75 parallel API calls
+# left 76 idle connections, a longer burst hit "too many clients" (issue 9 #1). Web
+# processes (config/asgi.py turns KEFU_DB_POOL on) therefore borrow connections from a
+# psycopg pool: at most KEFU_DB_POOL_MAX_SIZE per process, callers beyond it wait up to
+# KEFU_DB_POOL_TIMEOUT_S. Workers, beat and commands (one thread each) keep one persistent
+# connection. Budget: web processes x pool size + worker processes < max_connections
+# (platform/SCALING.md).
+KEFU_DB_POOL = env_bool("KEFU_DB_POOL", False) and DATABASES["default"]["ENGINE"].endswith("postgresql")
+KEFU_DB_POOL_MAX_SIZE = env_int("KEFU_DB_POOL_MAX_SIZE", KEFU_CHAT_DB_THREADS + 8)
+if KEFU_DB_POOL:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # required by the pool: "closing" returns it
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(2, KEFU_DB_POOL_MAX_SIZE),
+        "max_size": KEFU_DB_POOL_MAX_SIZE,
+        "timeout": env_int("KEFU_DB_POOL_TIMEOUT_S", 10),
+        "max_idle": 60,  # connections above min_size close after a minute idle
+    }
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")
 CELERY_TASK_ACKS_LATE = True

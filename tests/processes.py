@@ -34,6 +34,7 @@ def process_env(**extra: str) -> dict[str, str]:
         KEFU_TORCH_THREADS="1",
     )
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.pop("KEFU_DB_POOL", None)  # set by importing config.asgi in this process; uvicorn sets its own
     env.update(extra)
     return env
 
