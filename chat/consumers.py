@@ -24,6 +24,7 @@ from django.db import connections
 from chat import events, selectors, services
 from chat.models import Contact
 from chat.presenters import contact_payload, conversation_payload, message_payload
+from tenants import selectors as tenant_selectors
 from tenants.consumers import TenantMemberConsumer, WidgetConsumerBase
 from tenants.errors import ServiceError
 from tenants.models import Widget
@@ -31,8 +32,12 @@ from tenants.models import Widget
 logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_RATE_LIMITED = 4429
 CLOSE_TOO_BIG = 1009
 CLOSE_UNSUPPORTED = 1003
+CLOSE_INTERNAL = 1011
+# Ids and seqs are PostgreSQL bigints: anything outside is no id at all.
+_BIGINT_MAX = 2**63 - 1
 
 
 def max_frame_chars() -> int:
@@ -85,6 +90,9 @@ _run_in_thread = _ChatDatabaseSyncToAsync(_run_collecting, thread_sensitive=Fals
 class _ChatSocket:
     """Shared plumbing for both consumers (a mixin over AsyncJsonWebsocketConsumer)."""
 
+    # The frame types a client may send: `{"type": t}` runs `on_<t>`. An allow-list, so a
+    # frame can never reach another method that happens to start with on_ (on_connect).
+    frame_types: frozenset[str] = frozenset({"ping"})
     channel_name: str
     channel_layer: Any
     send_json: Callable[..., Awaitable[None]]
@@ -123,21 +131,28 @@ class _ChatSocket:
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: [[[[...]]]] nested past the stack
             await self.error("bad_json", "The frame is not valid JSON.")
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
             await self.error("bad_frame", "A frame is a JSON object with a type.")
             return
-        handler = getattr(self, "on_" + content["type"].replace(".", "_"), None) if content["type"].isidentifier() else None
-        if handler is None:
-            await self.error("unknown_type", "Unknown frame type.", content.get("ref"))
+        if content["type"] not in self.frame_types:
+            await self.error("unknown_type", "Unknown frame type.", _ref(content.get("ref")))
             return
-        ref = content.get("client_msg_id") or content.get("ref")
+        handler = getattr(self, "on_" + content["type"])
+        ref = _ref(content.get("client_msg_id")) or _ref(content.get("ref"))
         try:
             await self.dispatch_frame(handler, content)
         except ServiceError as exc:
             await self.error(exc.code, exc.message, ref)
+        except Exception:
+            # A bug, or the database/channel layer failing mid-frame: nothing was acked,
+            # so close (not an error with the ref, which the widget treats as final) and
+            # let the client reconnect and resend.
+            logger.exception("socket frame %r failed", content["type"])
+            await self.error("internal", "Something went wrong; reconnecting.")
+            await self.close(code=CLOSE_INTERNAL)
 
     async def dispatch_frame(self, handler: Callable[[dict[str, Any]], Awaitable[None]], content: dict[str, Any]) -> None:
         await handler(content)
@@ -152,21 +167,45 @@ class _ChatSocket:
 
 
 def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """An id or seq from a frame: an integer (or integral number/string) in bigint range."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, float) and not value.is_integer():
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # 1e999 is inf: OverflowError
+        return None
+    return number if -_BIGINT_MAX <= number <= _BIGINT_MAX else None
+
+
+def _ref(value: Any) -> Any:
+    """Echoed back as is when it is a short string or a number; anything else is dropped."""
+    if isinstance(value, str):
+        return value[:100]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
 
 
 class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
     """The visitor's socket: /ws/widget/<public_key>/ (Origin checked by the base)."""
 
+    frame_types = frozenset(
+        {"hello", "message", "sync", "typing", "read", "handoff", "email", "csat", "feedback", "solved", "ping"}
+    )
     contact: Contact | None = None
     group: str = ""
 
     async def on_connect(self) -> None:
         self.contact = None
         await self.accept()
+
+    @property
+    def client_ip(self) -> str:
+        # uvicorn puts X-Forwarded-For here when the proxy is trusted (--forwarded-allow-ips).
+        client = self.scope.get("client") or ("", 0)
+        return str(client[0] or "")
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -190,10 +229,11 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
                 name=str(content.get("name") or ""),
                 attributes=content.get("attributes"),
                 language=str(content.get("language") or ""),
+                client_ip=self.client_ip,
             )
         except ServiceError as exc:
             await self.error(exc.code, exc.message)
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.close(code=CLOSE_RATE_LIMITED if exc.code == "rate_limited" else CLOSE_UNAUTHORIZED)
             return
         self.contact = contact
         self.group = events.visitor_group(contact.tenant_id, contact.pk)
@@ -215,8 +255,8 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         replay = await self.call(
             _replay_payload,
             contact=self.contact,
-            conversation_id=content.get("conversation_id"),
-            after_seq=_int(content.get("after_seq")) or 0,
+            conversation_id=_int(content.get("conversation_id")),
+            after_seq=max(0, _int(content.get("after_seq")) or 0),
         )
         if replay is None:
             raise ServiceError("Conversation not found.", code="not_found")
@@ -225,7 +265,8 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
     async def on_message(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
         posted, box = await _run_in_thread(
-            _post_visitor, {"contact": self.contact, "content": content, "origin": self.channel_name}
+            _post_visitor,
+            {"contact": self.contact, "content": content, "origin": self.channel_name, "client_ip": self.client_ip},
         )
         # The ack first (the message is committed), then the fan-out to the inbox and to
         # the visitor's other tabs: the sender does not wait for the channel layer.
@@ -262,7 +303,7 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
             services.submit_csat,
             contact=self.contact,
             conversation_id=_int(content.get("conversation_id")) or 0,
-            rating=content.get("rating"),
+            rating=_int(content.get("rating")),
             comment=str(content.get("comment") or ""),
         )
         await self.send_json(
@@ -307,7 +348,9 @@ def _ready_payload(*, contact: Contact, widget: Widget) -> dict[str, Any]:
     }
 
 
-def _replay_payload(*, contact: Contact, conversation_id: Any, after_seq: int) -> dict[str, Any] | None:
+def _replay_payload(*, contact: Contact, conversation_id: int | None, after_seq: int) -> dict[str, Any] | None:
+    if conversation_id is None:
+        return None
     conv = selectors.contact_conversation(contact=contact, conversation_id=conversation_id)
     if conv is None:
         return None
@@ -323,13 +366,14 @@ def _replay_payload(*, contact: Contact, conversation_id: Any, after_seq: int) -
     }
 
 
-def _post_visitor(*, contact: Contact, content: dict[str, Any], origin: str) -> dict[str, Any]:
+def _post_visitor(*, contact: Contact, content: dict[str, Any], origin: str, client_ip: str = "") -> dict[str, Any]:
     posted = services.send_visitor_message(
         contact=contact,
         body=content.get("body"),
         client_msg_id=content.get("client_msg_id"),
         conversation_id=_int(content.get("conversation_id")),
         origin=origin,
+        client_ip=client_ip,
     )
     return {
         "type": "ack",
@@ -352,9 +396,27 @@ def _request_human(*, contact: Contact, conversation_id: int | None) -> dict[str
 
 
 class InboxConsumer(_ChatSocket, TenantMemberConsumer):
-    """The agent's socket: /ws/t/<tenant_slug>/inbox/ (membership and Origin checked by the base)."""
+    """The agent's socket: /ws/t/<tenant_slug>/inbox/ (membership and Origin checked by the base).
 
+    The base re-reads the member's access on every frame and while events flow, and closes
+    the socket (4403) once it changed: a removed member or a changed password stops
+    receiving the tenant's conversations.
+    """
+
+    frame_types = frozenset({"ping", "typing"})
     group: str = ""
+
+    async def read_access(self) -> tuple[Any, ...] | None:
+        result, _box = await _run_in_thread(tenant_selectors.current_member_access, {"membership_id": self.membership.pk})
+        return result
+
+    async def dispatch_frame(self, handler: Callable[[dict[str, Any]], Awaitable[None]], content: dict[str, Any]) -> None:
+        if await self.access_still_granted():
+            await handler(content)
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        if await self.access_fresh():
+            await super().chat_event(event)
 
     async def on_connect(self) -> None:
         self.group = events.inbox_group(self.tenant.pk)
@@ -367,6 +429,7 @@ class InboxConsumer(_ChatSocket, TenantMemberConsumer):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.call(services.agent_disconnected, actor=self.membership, channel_name=self.channel_name)
+        await super().disconnect(code)
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         await self.call(services.agent_heartbeat, actor=self.membership, channel_name=self.channel_name)

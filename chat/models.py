@@ -164,6 +164,19 @@ class ConversationLabel(TenantOwnedModel):
 class Sender(models.TextChoices):
     VISITOR = "visitor", _("Visitor")
     BOT = "bot", _("Bot")
+    # The visitor who sent it (visitor messages only: the conversation's contact), so that
+    # client_msg_id is unique per visitor across conversations. Rows go with their
+    # conversation (which goes with its contact): no cascade or index of its own, and no
+    # database FK, whose check would lock the contact row on every visitor message.
+    contact = models.ForeignKey(
+        Contact,
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     AGENT = "agent", _("Agent")
     SYSTEM = "system", _("System")
     NOTE = "note", _("Private note")
@@ -185,6 +198,13 @@ class Message(TenantOwnedModel):
     sentiment = models.CharField(max_length=16, null=True, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=16, blank=True)
+            # A visitor's client_msg_id is stored once per visitor (any conversation); an
+            # agent's once per conversation.
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "client_msg_id"],
+                condition=Q(client_msg_id__isnull=False, sender="visitor"),
+                name="message_unique_visitor_client_msg_id",
+            ),
     explanation = models.JSONField(default=dict, blank=True)
     citations = models.JSONField(default=list, blank=True)
     # Visitor feedback on a bot message: +1 / -1 / null.
@@ -196,7 +216,7 @@ class Message(TenantOwnedModel):
             models.UniqueConstraint(fields=["tenant", "conversation", "seq"], name="message_unique_seq"),
             models.UniqueConstraint(
                 fields=["tenant", "conversation", "client_msg_id"],
-                condition=Q(client_msg_id__isnull=False),
+                condition=Q(client_msg_id__isnull=False) & ~Q(sender="visitor"),
                 name="message_unique_client_msg_id",
             ),
             models.UniqueConstraint(

@@ -1,36 +1,118 @@
-"""Sliding-window rate limits, per process (a visitor's socket lives in one process; the
-per-widget limit is therefore per server process: with N processes the ceiling is N x)."""
+"""Fixed-window rate limits for visitors, shared by every server process through Redis.
+
+`allow(...)` checks a set of (key, limit, window) counters at once and records one hit on
+all of them only when none is full, so a refused attempt costs nothing against the other
+limits (a visitor flooding past its own limit does not use up its widget's budget). With
+REDIS_URL the counters live in Redis (one round trip: a Lua script); without it (embedded
+mode, one process) they live in this process's memory. A Redis outage fails open: chat
+keeps working without limits rather than refusing every visitor.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    limit: int  # events per window; 0 or less = no limit
+    window_s: int = 60
+
+
+# KEYS: the counters; ARGV: limit_1, window_1, limit_2, window_2, ...
+# Returns 0 when recorded, else the 1-based index of the first full counter.
+_LUA = """
+for i, key in ipairs(KEYS) do
+  local n = tonumber(redis.call('GET', key) or '0')
+  if n >= tonumber(ARGV[2 * i - 1]) then return i end
+end
+for i, key in ipairs(KEYS) do
+  if redis.call('INCR', key) == 1 then redis.call('EXPIRE', key, ARGV[2 * i]) end
+end
+return 0
+"""
 
 _lock = threading.Lock()
-_windows: dict[str, deque[float]] = {}
+_redis: Any = None
+_script: Any = None
+_memory: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
+
+
+def _prefix() -> str:
+    return str(getattr(settings, "KEFU_RATELIMIT_PREFIX", "kefu:rl:"))
+
+
+def _client() -> Any:
+    global _redis, _script
+    if _redis is None:
+        import redis
+
+        with _lock:
+            if _redis is None:
+                client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+                _script = client.register_script(_LUA)
+                _redis = client
+    return _redis
+
+
+def allow(limits: Sequence[Limit]) -> Limit | None:
+    """Record one event on every limit, or none when one is full; returns the full one."""
+    active = [lim for lim in limits if lim.limit > 0]
+    if not active:
+        return None
+    if not settings.REDIS_URL:
+        return _allow_in_memory(active)
+    try:
+        _client()
+        full = int(
+            _script(
+                keys=[_prefix() + lim.key for lim in active],
+                args=[v for lim in active for v in (lim.limit, max(1, int(lim.window_s)))],
+            )
+        )
+    except Exception:  # redis.RedisError, OSError: no limits rather than no chat
+        logger.warning("rate limit counters unavailable (Redis); allowing", exc_info=True)
+        return None
+    return active[full - 1] if full else None
+
+
+def _allow_in_memory(active: list[Limit]) -> Limit | None:
+    now = time.monotonic()
+    with _lock:
+        for lim in active:
+            end, count = _memory.get(lim.key, (0.0, 0))
+            if end > now and count >= lim.limit:
+                return lim
+        for lim in active:
+            end, count = _memory.get(lim.key, (0.0, 0))
+            _memory[lim.key] = (end, count + 1) if end > now else (now + lim.window_s, 1)
+        if len(_memory) > 100_000:  # forget expired windows
+            for stale in [k for k, (end, _c) in _memory.items() if end <= now]:
+                _memory.pop(stale, None)
+    return None
 
 
 def hit(key: str, limit: int, window_s: float = 60.0) -> bool:
-    """Record one event for `key`; False (and nothing recorded) when over the limit."""
-    if limit <= 0:
-        return True
-    now = time.monotonic()
-    with _lock:
-        q = _windows.get(key)
-        if q is None:
-            q = _windows[key] = deque()
-        while q and q[0] <= now - window_s:
-            q.popleft()
-        if len(q) >= limit:
-            return False
-        q.append(now)
-        if len(_windows) > 100_000:  # forget idle keys
-            for stale in [k for k, v in _windows.items() if not v or v[-1] <= now - window_s]:
-                _windows.pop(stale, None)
-        return True
+    """One counter: False (and nothing recorded) when it is full."""
+    return allow([Limit(key, limit, int(window_s))]) is None
 
 
 def reset() -> None:
+    """Forget every counter (tests)."""
     with _lock:
-        _windows.clear()
+        _memory.clear()
+    if settings.REDIS_URL:
+        client = _client()
+        keys = list(client.scan_iter(match=_prefix() + "*", count=1000))
+        if keys:
+            client.delete(*keys)

@@ -210,6 +210,15 @@ KEFU_TRAINING_QUEUED_STALE_S = env_int("KEFU_TRAINING_QUEUED_STALE_S", 6 * 3600)
 KEFU_MAX_MESSAGE_CHARS = env_int("KEFU_MAX_MESSAGE_CHARS", 4000)
 KEFU_VISITOR_MESSAGES_PER_MINUTE = env_int("KEFU_VISITOR_MESSAGES_PER_MINUTE", 30)
 KEFU_WIDGET_MESSAGES_PER_MINUTE = env_int("KEFU_WIDGET_MESSAGES_PER_MINUTE", 6000)
+# Shared by every server process through Redis (chat/ratelimit.py): one address (a
+# visitor's or a whole office's) and new anonymous visitors (contacts) per address/widget.
+KEFU_IP_MESSAGES_PER_MINUTE = env_int("KEFU_IP_MESSAGES_PER_MINUTE", 120)
+KEFU_IP_NEW_VISITORS_PER_HOUR = env_int("KEFU_IP_NEW_VISITORS_PER_HOUR", 60)
+KEFU_WIDGET_NEW_VISITORS_PER_MINUTE = env_int("KEFU_WIDGET_NEW_VISITORS_PER_MINUTE", 600)
+KEFU_RATELIMIT_PREFIX = env_str("KEFU_RATELIMIT_PREFIX", "kefu:rl:")
+# An open inbox socket re-reads its member's role and password at least this often while
+# events flow to it (besides on every frame and when the member is changed or removed).
+KEFU_MEMBER_RECHECK_S = env_int("KEFU_MEMBER_RECHECK_S", 5)
 KEFU_VISITOR_TOKEN_MAX_AGE_S = env_int("KEFU_VISITOR_TOKEN_MAX_AGE_S", 60 * 60 * 24 * 365)
 
 # --- auth, i18n, static -----------------------------------------------------------------

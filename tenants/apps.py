@@ -6,4 +6,6 @@ class TenantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tenants import schema  # noqa: F401 - registers the OpenAPI extension
+        from tenants import schema, signals  # noqa: F401 - schema registers the OpenAPI extension
+
+        signals.connect()

@@ -5,11 +5,19 @@
 - `WidgetConsumerBase`: visitor sockets. Resolves the widget (and so the tenant) from its
   public key and refuses an Origin that is not on the widget's allowed list.
 Both do it in `connect()`, which subclasses may not override; they implement
-`on_connect()` instead. A refused socket is closed with 4403 / 4404 before accept.
+`on_connect()` instead. A refused socket is closed with 4403 / 4404 before accept; an
+Origin or Host that does not parse (a bad port) is refused like a foreign one.
+
+A member's socket stays open only while the member keeps the access it connected with:
+the role, the password and the account's active flag are re-read on every inbound frame
+(`access_still_granted`), at least every KEFU_MEMBER_RECHECK_S while events flow to it
+(`access_fresh`), and at once when tenants.signals reports a change to that user's
+membership or account (group `member_group(user_id)`); a change closes it with 4403.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,11 +39,21 @@ def header(scope: dict[str, Any], name: bytes) -> str:
     return ""
 
 
+def member_group(user_id: int) -> str:
+    """Channel-layer group of every portal socket a user has open (any tenant)."""
+    return f"kefu.member.{int(user_id)}"
+
+
 def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
+    """scheme://host[:port], or "" when it does not parse (e.g. a port that is not a number)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
     if not parts.scheme or not parts.hostname:
         return ""
-    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return f"{parts.scheme}://{parts.hostname}" + (f":{port}" if port else "")
 
 
 class _SealedConnect(AsyncJsonWebsocketConsumer):
@@ -52,15 +70,16 @@ class TenantMemberConsumer(_SealedConnect):
     _is_base = True
     tenant: Tenant
     membership: Membership
+    access_revoked: bool = False
+    _access: tuple[Any, ...] | None = None
+    _access_checked_at: float = 0.0
+    _member_group: str = ""
 
     async def connect(self) -> None:
         origin = header(self.scope, b"origin")
         host = header(self.scope, b"host")
-        if origin and _origin_of(origin) not in {
-            _origin_of(f"http://{host}"),
-            _origin_of(f"https://{host}"),
-            _origin_of(settings.PUBLIC_BASE_URL),
-        }:
+        allowed = {_origin_of(f"http://{host}"), _origin_of(f"https://{host}"), _origin_of(settings.PUBLIC_BASE_URL)}
+        if origin and _origin_of(origin) not in allowed - {""}:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         slug = self.scope["url_route"]["kwargs"]["tenant_slug"]
@@ -72,7 +91,43 @@ class TenantMemberConsumer(_SealedConnect):
             return
         self.membership = membership
         self.tenant = membership.tenant
+        self._access = selectors.member_access(membership)
+        self._access_checked_at = time.monotonic()
+        self._member_group = member_group(membership.user_id)
+        await self.channel_layer.group_add(self._member_group, self.channel_name)
         await self.on_connect()
+
+    async def disconnect(self, code: int) -> None:
+        if self._member_group:
+            await self.channel_layer.group_discard(self._member_group, self.channel_name)
+
+    async def read_access(self) -> tuple[Any, ...] | None:
+        """The member's current access; subclasses may run it on their own database threads."""
+        return await database_sync_to_async(selectors.current_member_access)(membership_id=self.membership.pk)
+
+    async def access_still_granted(self) -> bool:
+        """Re-read the membership; on any change (removed, role, password, deactivated) close 4403."""
+        if self.access_revoked:
+            return False
+        current = await self.read_access()
+        self._access_checked_at = time.monotonic()
+        if current is None or current != self._access:
+            self.access_revoked = True
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        return True
+
+    async def access_fresh(self) -> bool:
+        """For outbound events: re-read at most every KEFU_MEMBER_RECHECK_S."""
+        if self.access_revoked:
+            return False
+        if time.monotonic() - self._access_checked_at < settings.KEFU_MEMBER_RECHECK_S:
+            return True
+        return await self.access_still_granted()
+
+    async def member_access_changed(self, event: dict[str, Any]) -> None:
+        """Group event from tenants.signals: this user's membership or account changed."""
+        await self.access_still_granted()
 
 
 class WidgetConsumerBase(_SealedConnect):

@@ -24,6 +24,22 @@ def membership_for(*, user: Any, tenant_slug: str) -> Membership | None:
     return Membership.all_tenants.filter(user=user, tenant__slug=tenant_slug).select_related("tenant", "user").first()
 
 
+def member_access(membership: Membership) -> tuple[Any, ...]:
+    """What a member's open socket holds on to: role, password hash, account active."""
+    return (membership.role, membership.user.password, membership.user.is_active)
+
+
+def current_member_access(*, membership_id: int) -> tuple[Any, ...] | None:
+    """member_access re-read from the database (None once the membership is gone)."""
+    # Cross-tenant by id: the caller is that membership's own socket.
+    row = (
+        Membership.all_tenants.filter(pk=membership_id)
+        .values_list("role", "user__password", "user__is_active")
+        .first()
+    )
+    return tuple(row) if row is not None else None
+
+
 def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
     return Membership.objects.for_tenant(tenant).select_related("user").order_by("created_at")
 

@@ -85,6 +85,8 @@ def _append(*, conversation: Conversation, sender: str, body: str, **fields: Any
     conversation.last_seq, conversation.status, conversation.handled_by = seq, status, handled_by
     if preview is not None:
         conversation.last_message_preview = preview
+    if sender == Sender.VISITOR:
+        fields.setdefault("contact_id", conversation.contact_id)  # client_msg_id is unique per visitor
     msg = Message.objects.create(
         tenant_id=conversation.tenant_id, conversation_id=conversation.pk, seq=seq, sender=sender, body=body, **fields
     )

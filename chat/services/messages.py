@@ -51,7 +51,7 @@ def _visitor_insert_sql() -> tuple[str, list[str], list[Any]]:
     """
     conv_fields = Conversation._meta.concrete_fields
     conv_cols = ", ".join(connection.ops.quote_name(f.column) for f in conv_fields)
-    fixed_msg = {"tenant_id": "c.tenant_id", "conversation_id": "c.id", "seq": "c.last_seq"}
+    fixed_msg = {"tenant_id": "c.tenant_id", "conversation_id": "c.id", "seq": "c.last_seq", "contact_id": "c.contact_id"}
     given = {"client_msg_id": "%(cmid)s", "sender": "%(sender)s", "body": "%(body)s", "created_at": "%(now)s"}
     msg_cols: list[str] = []
     msg_vals: list[str] = []
@@ -110,7 +110,7 @@ def _post_to_open_conversation(
     On PostgreSQL one statement in autocommit (one round trip: seq allocation, insert,
     reporting event, atomic together); elsewhere one short transaction. None when the
     conversation is not this contact's or is resolved (the caller takes the slow path).
-    Raises IntegrityError when client_msg_id exists in this conversation (a resend).
+    Raises IntegrityError when client_msg_id was stored for this visitor already (a resend).
     """
     global _VISITOR_SQL
     now = timezone.now()
@@ -158,7 +158,7 @@ def _post_to_open_conversation(
     conv = Conversation.from_db(connection.alias, conv_names, row[1:])
     msg = Message(
         tenant_id=conv.tenant_id, conversation_id=conv.pk, seq=conv.last_seq, client_msg_id=cmid,
-        sender=Sender.VISITOR, body=text, created_at=now,
+        sender=Sender.VISITOR, body=text, created_at=now, contact_id=conv.contact_id,
     )
     msg.pk = row[0]
     msg._state.adding = False
@@ -167,14 +167,38 @@ def _post_to_open_conversation(
 
 def _existing_visitor_message(contact: Contact, cmid: str) -> Message | None:
     return (
+    # The unique (tenant, contact, client_msg_id) index answers this.
         Message.objects.for_tenant(contact.tenant_id)
-        .filter(conversation__contact_id=contact.pk, client_msg_id=cmid, sender=Sender.VISITOR)
+        .filter(contact_id=contact.pk, client_msg_id=cmid, sender=Sender.VISITOR)
         .select_related("conversation")
         .first()
     )
 
 
 def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> None:
+def _check_visitor_rate(contact: Contact, client_ip: str) -> None:
+    """Per visitor, per address and per widget, shared by every server process."""
+    full = ratelimit.allow(
+        [
+            ratelimit.Limit(f"v:{contact.pk}", settings.KEFU_VISITOR_MESSAGES_PER_MINUTE),
+            ratelimit.Limit(f"ip:{client_ip}", settings.KEFU_IP_MESSAGES_PER_MINUTE if client_ip else 0),
+            ratelimit.Limit(f"w:{contact.widget_id}", settings.KEFU_WIDGET_MESSAGES_PER_MINUTE),
+        ]
+    )
+    if full is None:
+        return
+    if full.key.startswith("w:"):
+        raise ServiceError(_("This chat is very busy right now. Please try again shortly."), code="rate_limited")
+    raise ServiceError(_("You are sending messages too fast. Please wait a moment."), code="rate_limited")
+
+
+def _lock_visitor(contact: Contact) -> None:
+    """Serialise one visitor's open-or-create (20 tabs sending a first message at once get
+    one conversation). FOR NO KEY UPDATE: it does not block the foreign-key checks of
+    inserts that reference the contact."""
+    Contact.objects.for_tenant(contact.tenant_id).select_for_update(no_key=True).filter(pk=contact.pk).exists()
+
+
     _fan_out(msg, conv, origin=origin)
     if conv.handled_by == HandledBy.BOT:
         from chat.tasks import enqueue_respond
@@ -183,7 +207,13 @@ def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> Non
 
 
 def send_visitor_message(
-    *, contact: Contact, body: Any, client_msg_id: Any, conversation_id: int | None = None, origin: str = ""
+    *,
+    contact: Contact,
+    body: Any,
+    client_msg_id: Any,
+    conversation_id: int | None = None,
+    origin: str = "",
+    client_ip: str = "",
 ) -> Posted:
     """Persist a visitor message exactly once per client_msg_id; the caller acks after return.
 
@@ -191,15 +221,15 @@ def send_visitor_message(
     contact's open conversation, or a new one (a resolved conversation stays closed).
 
     Hot path (a conversation_id the widget got with its last ack): one statement; a resend
-    hits the unique (tenant, conversation, client_msg_id) constraint and returns the stored
-    message. Other cases look the client_msg_id up across the contact's conversations first.
+    hits the unique (tenant, contact, client_msg_id) constraint and returns the stored
+    message. Other cases look the client_msg_id up across the contact's conversations first,
+    then pick the open conversation or create one under a lock on the contact, so that
+    concurrent first messages of one visitor share one conversation; the unique
+    (tenant, contact, client_msg_id) index stores a client_msg_id once per visitor.
     """
     cmid = _clean_client_msg_id(client_msg_id)
     text = _clean_body(body)
-    if not ratelimit.hit(f"v:{contact.pk}", settings.KEFU_VISITOR_MESSAGES_PER_MINUTE):
-        raise ServiceError(_("You are sending messages too fast. Please wait a moment."), code="rate_limited")
-    if not ratelimit.hit(f"w:{contact.widget_id}", settings.KEFU_WIDGET_MESSAGES_PER_MINUTE):
-        raise ServiceError(_("This chat is very busy right now. Please try again shortly."), code="rate_limited")
+    _check_visitor_rate(contact, client_ip)
     if conversation_id:
         try:
             fast = _post_to_open_conversation(contact=contact, conversation_id=int(conversation_id), cmid=cmid, text=text)
@@ -220,6 +250,7 @@ def send_visitor_message(
     try:
         with transaction.atomic():
             conv = (
+            _lock_visitor(contact)
                 Conversation.objects.for_tenant(contact.tenant_id)
                 .filter(contact_id=contact.pk)
                 .exclude(status=ConversationStatus.RESOLVED)

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import events
+from chat import events, ratelimit
 from chat.models import (
     Contact,
 )
@@ -52,6 +52,7 @@ def resolve_visitor(
     name: str = "",
     attributes: Any = None,
     language: str = "",
+    client_ip: str = "",
 ) -> Contact:
     """The visitor behind a widget socket.
 
@@ -60,7 +61,8 @@ def resolve_visitor(
     - token: a signed visitor token for an *anonymous* contact of this widget; forged,
       expired or foreign tokens are refused (code bad_token). A verified contact's token
       is not enough: without the hash a fresh anonymous visitor starts.
-    - neither: a new anonymous contact.
+    - neither: a new anonymous contact, within the new-visitor limits per address and per
+      widget (code rate_limited), shared by every server process.
     """
     now = timezone.now()
     extra = {"name": (name or "")[:200], "attributes": _clean_attributes(attributes), "language": (language or "")[:16]}
@@ -98,7 +100,19 @@ def resolve_visitor(
             raise ServiceError(_("Invalid chat session."), code="bad_token")
         Contact.objects.for_tenant(widget.tenant_id).filter(pk=contact_or_none.pk).update(last_seen_at=now)
         return contact_or_none
+    _check_new_visitor_rate(widget, client_ip)
     return Contact.objects.create(tenant_id=widget.tenant_id, widget=widget, last_seen_at=now, **extra)
+
+
+def _check_new_visitor_rate(widget: Widget, client_ip: str) -> None:
+    full = ratelimit.allow(
+        [
+            ratelimit.Limit(f"nv-ip:{client_ip}", settings.KEFU_IP_NEW_VISITORS_PER_HOUR if client_ip else 0, 3600),
+            ratelimit.Limit(f"nv-w:{widget.pk}", settings.KEFU_WIDGET_NEW_VISITORS_PER_MINUTE, 60),
+        ]
+    )
+    if full is not None:
+        raise ServiceError(_("Too many new chats from here. Please try again later."), code="rate_limited")
 
 
 def set_contact_email(*, contact: Contact, email: str) -> Contact:
