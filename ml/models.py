@@ -188,6 +188,9 @@ class AIPolicy(TenantOwnedModel):
         max_length=10, choices=UnsupportedLanguage.choices, default=UnsupportedLanguage.ARTICLE
     )
     use_generator = models.BooleanField(default=True, help_text="Let the LLM propose a candidate answer")
+    # Overrides of the agent's thresholds (ml.dialogue.settings.AgentSettings and the answer
+    # step's AnswerSettings), by field name; validated by ml.services.update_policy.
+    agent_settings = models.JSONField(default=dict, blank=True)
     retrain_schedule = models.CharField(max_length=10, choices=RetrainSchedule.choices, default=RetrainSchedule.NIGHTLY)
     retrain_min_new = models.PositiveIntegerField(default=20, help_text="New or relabelled examples before a scheduled retrain")
     updated_at = models.DateTimeField(auto_now=True)

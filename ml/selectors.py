@@ -96,6 +96,7 @@ def policy_get(*, tenant: Tenant | int) -> AIPolicy:
 def policy_dict(*, tenant: Tenant | int) -> dict[str, Any]:
     p = policy_get(tenant=tenant)
     return {
+        **(p.agent_settings or {}),
         "confidence_threshold": p.confidence_threshold,
         "handoff_on_out_of_scope": p.handoff_on_out_of_scope,
         "negative_streak": p.negative_streak,

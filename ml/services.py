@@ -433,7 +433,7 @@ def delete_example(*, actor: Membership, example_id: int) -> None:
 POLICY_FIELDS = (
     "confidence_threshold", "handoff_on_out_of_scope", "negative_streak", "max_bot_turns", "persona",
     "guardrails", "supported_languages", "unsupported_language", "use_generator", "retrain_schedule",
-    "retrain_min_new",
+    "retrain_min_new", "agent_settings",
 )
 
 
@@ -471,6 +471,13 @@ def update_policy(*, actor: Membership, **changes: Any) -> AIPolicy:
             raise ServiceError(_("Unknown unsupported-language behaviour."))
         elif key == "retrain_schedule" and value not in RetrainSchedule.values:
             raise ServiceError(_("Unknown retraining schedule."))
+        elif key == "agent_settings":
+            from ml.dialogue.settings import validated_overrides
+
+            try:
+                value = validated_overrides(value)
+            except ValueError as exc:
+                raise ServiceError(str(exc)) from None
         elif key == "retrain_min_new":
             try:
                 value = int(value)

@@ -66,3 +66,37 @@ class AgentSettings:
             default = getattr(cls, name)
             changes[name] = type(default)(value)
         return dataclasses.replace(cls(), **changes)
+
+
+def _known_fields() -> dict[str, Any]:
+    """Field name -> default, for AgentSettings and the answer step's settings."""
+    known = {f.name: getattr(AgentSettings, f.name) for f in dataclasses.fields(AgentSettings)}
+    from ml.answering.answer import AnswerSettings
+
+    known.update({f.name: f.default for f in dataclasses.fields(AnswerSettings)})
+    return known
+
+
+def validated_overrides(value: Any) -> dict[str, Any]:
+    """A tenant's threshold overrides, each converted to its field's type; ValueError names
+    the first unknown field or bad value."""
+    if not isinstance(value, Mapping):
+        raise ValueError("Agent settings must be an object of field names and values.")
+    known = _known_fields()
+    out: dict[str, Any] = {}
+    for key, raw in value.items():
+        if key not in known:
+            raise ValueError(f"Unknown agent setting: {key}")
+        default = known[key]
+        try:
+            if isinstance(default, bool):
+                if not isinstance(raw, bool):
+                    raise TypeError
+                out[key] = raw
+            elif default is None:
+                out[key] = None if raw is None else float(raw)
+            else:
+                out[key] = type(default)(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"Bad value for agent setting {key}: {raw!r}") from None
+    return out
