@@ -20,11 +20,7 @@ tenant_api: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", tenant_views.home, name="home"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="tenants/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", tenant_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", tenant_views.signup, name="signup"),
     path("invite/<str:token>/", tenant_views.accept_invitation, name="accept-invitation"),

@@ -7,13 +7,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tenants import selectors, services
+from tenants import login_throttle, selectors, services
 from tenants.errors import ServiceError
 from tenants.models import Role
 from tenants.portal import TenantPortalView, posted_id
@@ -79,6 +80,28 @@ def _accept_invitation_post(request: HttpRequest, token: str, invitation: Any) -
             return redirect(f"{reverse('login')}?next={request.path}")
         return render(request, "tenants/invitation.html", {"invitation": invitation, "error": exc.message}, status=400)
     return redirect("portal-home", tenant_slug=membership.tenant.slug)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in page behind per-account and per-address throttling (429 while
+    locked out, whatever the password)."""
+
+    template_name = "tenants/login.html"
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        attempt = login_throttle.begin(
+            username=request.POST.get("username", ""), ip=request.META.get("REMOTE_ADDR", "")
+        )
+        if attempt.refused:
+            minutes = max(1, round(attempt.refused_for_s / 60))
+            message = _("Too many failed log-ins. Try again in %(minutes)s minutes.") % {"minutes": minutes}
+            response = self.render_to_response(self.get_context_data(throttled=message), status=429)
+            response["Retry-After"] = str(attempt.refused_for_s)
+            return response
+        response = super().post(request, *args, **kwargs)
+        login_throttle.finish(attempt, succeeded=request.user.is_authenticated)
+        return response
 
 
 class PortalHomeView(TenantPortalView):
