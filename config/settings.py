@@ -222,6 +222,26 @@ KEFU_MEMBER_RECHECK_S = env_int("KEFU_MEMBER_RECHECK_S", 5)
 KEFU_VISITOR_TOKEN_MAX_AGE_S = env_int("KEFU_VISITOR_TOKEN_MAX_AGE_S", 60 * 60 * 24 * 365)
 
 # --- auth, i18n, static -----------------------------------------------------------------
+# Django's cache: Redis with REDIS_URL (shared by every process: log-in throttling), else
+# this process's memory (embedded mode, one process).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "kefu",
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Log-in throttling (tenants/login_throttle.py): failures per account and per address
+# within the window lock that account / address out for the cool-off (429, even with the
+# right password).
+KEFU_LOGIN_FAILURES_PER_ACCOUNT = env_int("KEFU_LOGIN_FAILURES_PER_ACCOUNT", 5)
+KEFU_LOGIN_FAILURES_PER_IP = env_int("KEFU_LOGIN_FAILURES_PER_IP", 30)
+KEFU_LOGIN_WINDOW_S = env_int("KEFU_LOGIN_WINDOW_S", 900)
+KEFU_LOGIN_COOLOFF_S = env_int("KEFU_LOGIN_COOLOFF_S", 900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
