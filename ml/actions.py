@@ -2,8 +2,14 @@
 
 Plain data in and out (no ORM here), so the inference runtime can call it with a cached
 action spec. Rules:
-- identity (user id, e-mail) is sent only from the *verified* visitor (headers
-  X-Kefu-User-Id / X-Kefu-User-Email); an e-mail typed in the chat is never identity;
+- identity is sent only from the *verified* identity (headers X-Kefu-User-Id /
+  X-Kefu-User-Email): the HMAC-verified user id, and an e-mail only when the verified
+  identity carries one (``verified_email``); the contact's e-mail label (typed in the
+  widget's ``email`` frame) is never identity;
+- an action that requires a verified visitor is never called for anyone else
+  (``identity_gate``): the visitor is asked to sign in once, then handed off;
+- the reply shows only allowed response fields (``response_fields`` + the template's
+  placeholders); with no template and no allow-list it shows none;
 - private, loopback, link-local, multicast and reserved targets are refused after
   resolving the host, unless host or host:port is in settings.KEFU_ACTION_ALLOWED_HOSTS;
 - plain-HTTP calls connect to the address that was checked (no DNS-rebinding window);
@@ -53,8 +59,10 @@ class ActionSpec:
     auth_header_name: str = ""
     auth_header_value: str = ""
     response_template: str = ""
+    response_fields: list[str] = field(default_factory=list)
     read_only: bool = True
     needs_approval: bool = False
+    requires_verified_visitor: bool = True
     timeout_s: float = 5.0
 
 
@@ -112,15 +120,53 @@ def prompt_for(param: dict[str, Any]) -> str:
 
 
 def verified_identity(visitor: dict[str, Any] | None) -> dict[str, str]:
-    """Identity to send: only from a verified visitor; empty otherwise."""
-    if not visitor or visitor.get("verified") is not True:
+    """Identity to send: the verified user id (and a verified e-mail); empty otherwise.
+
+    ``visitor["email"]`` is the label the visitor typed and is deliberately ignored: only
+    ``verified_email``, which the site vouched for together with the user id, is identity.
+    """
+    if not visitor or visitor.get("verified") is not True or not visitor.get("user_id"):
         return {}
-    identity: dict[str, str] = {}
-    if visitor.get("user_id"):
-        identity["user_id"] = str(visitor["user_id"])
-    if visitor.get("email"):
-        identity["email"] = str(visitor["email"])
+    identity = {"user_id": str(visitor["user_id"])}
+    if visitor.get("verified_email"):
+        identity["email"] = str(visitor["verified_email"])
     return identity
+
+
+SIGN_IN_REASON = "identity_required"
+
+
+def sign_in_text(language: str) -> str:
+    """Asks the visitor to sign in on the site, in their language (gettext)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans" if language.lower().startswith("zh") else "en"):
+        return str(translation.gettext(
+            "I can look that up once you are signed in to your account on this site. "
+            "Please sign in and ask me again."))
+
+
+@dataclass(frozen=True)
+class IdentityGate:
+    """What to do before calling an action: ``call``, ``ask_sign_in`` or ``handoff``."""
+
+    decision: str
+    text: str = ""
+
+
+def identity_gate(spec: ActionSpec, *, identity: dict[str, str], language: str,
+                  last_bot_text: str | None) -> IdentityGate:
+    """An action that requires a verified visitor is never called for anyone else.
+
+    The first time the visitor is asked to sign in; asked again, the turn goes to a
+    person with reason ``identity_required``.
+    """
+    if not spec.requires_verified_visitor or identity.get("user_id"):
+        return IdentityGate("call")
+    text = sign_in_text(language)
+    if last_bot_text is not None and last_bot_text in {text, sign_in_text("en")}:
+        return IdentityGate("handoff")
+    return IdentityGate("ask_sign_in", text)
 
 
 # --- SSRF guard ---------------------------------------------------------------------------------
@@ -258,12 +304,26 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def template_fields(template: str) -> set[str]:
+    return {f[1] for f in string.Formatter().parse(template or "") if f[1]}
+
+
+def allowed_fields(spec: ActionSpec) -> set[str]:
+    """Response fields the tenant chose to show: the allow-list and the template's placeholders."""
+    return {str(f) for f in spec.response_fields or []} | template_fields(spec.response_template)
+
+
 def render_reply(spec: ActionSpec, values: dict[str, str], data: dict[str, Any]) -> str:
-    """The visitor-facing answer, built only from the returned JSON and the parameters."""
-    flat = {**values, **_flatten(data)}
+    """The visitor-facing answer, built only from the parameters and the *allowed* JSON fields.
+
+    Anything else the action returned (another customer's e-mail, name, address) is
+    never shown, whatever the action sends back.
+    """
+    allowed = allowed_fields(spec)
+    shown_data = {k: v for k, v in _flatten(data).items() if k in allowed}
     if spec.response_template:
-        text = string.Formatter().vformat(spec.response_template, (), _SafeDict(flat))
+        text = string.Formatter().vformat(spec.response_template, (), _SafeDict({**values, **shown_data}))
         if "{" not in text:
             return text.strip()
-    shown = [f"{k.replace('_', ' ')}: {v}" for k, v in _flatten(data).items() if v and len(v) < 200][:6]
+    shown = [f"{k.replace('_', ' ')}: {v}" for k, v in shown_data.items() if v and len(v) < 200][:6]
     return "Here is what I found — " + "; ".join(shown) + "." if shown else "The request went through."

@@ -145,6 +145,10 @@ DEMO_ORDER_ACTION = {
     "response_template": "Order {order_number} is {status}. Carrier: {carrier}, tracking number {tracking_number}; "
                          "expected: {eta}.",
     "trigger_intents": ["order_status"],
+    # Shipping status by order number, like a carrier's public tracking page: the demo's
+    # anonymous visitors may use it, and only these fields are ever shown.
+    "response_fields": ["status", "carrier", "tracking_number", "eta"],
+    "requires_verified_visitor": False,
     "read_only": True,
     "needs_approval": False,
     "timeout_s": 5.0,

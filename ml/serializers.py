@@ -91,6 +91,7 @@ class ActionParameterSerializer(serializers.Serializer):
 class ActionSerializer(serializers.ModelSerializer):
     parameters = ActionParameterSerializer(many=True, required=False)
     trigger_intents = serializers.ListField(child=serializers.CharField(max_length=80), required=False)
+    response_fields = serializers.ListField(child=serializers.CharField(max_length=80), required=False, max_length=50)
     # Write-only: the secret is never returned, only whether one is set.
     auth_header_value = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
     has_secret = serializers.BooleanField(read_only=True)  # type: ignore[assignment]
@@ -98,8 +99,8 @@ class ActionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Action
         fields = ["id", "name", "description", "method", "url_template", "auth_header_name", "auth_header_value",
-                  "has_secret", "parameters", "trigger_intents", "response_template",
-                  "read_only", "needs_approval", "timeout_s", "is_active", "created_at"]
+                  "has_secret", "parameters", "trigger_intents", "response_template", "response_fields",
+                  "read_only", "needs_approval", "requires_verified_visitor", "timeout_s", "is_active", "created_at"]
         read_only_fields = ["id", "has_secret", "created_at"]
 
 

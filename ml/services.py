@@ -558,6 +558,20 @@ def _validated_action(*, name: str, method: str, url_template: str, parameters: 
     return {"name": name, "method": method, "url_template": url_template, "parameters": params, "timeout_s": timeout}
 
 
+def _validated_response_fields(raw: Any) -> list[str]:
+    """The allow-list of response fields: names like ``status`` or ``shipping_city``
+    (nested JSON flattened with ``_``); a comma-separated string from the portal form."""
+    if raw is None or raw == "":
+        return []
+    items = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(items, (list, tuple)):
+        raise ServiceError(_("Response fields must be a list of field names."))
+    names = [str(item).strip() for item in items if str(item).strip()]
+    if len(names) > 50 or any(not re.fullmatch(r"[A-Za-z0-9_]{1,80}", n) for n in names):
+        raise ServiceError(_("Response fields are up to 50 names of letters, digits and _."))
+    return sorted(set(names))
+
+
 def _set_triggers(action: Action, intent_names: list[str] | str | None) -> None:
     if intent_names is None:
         return
@@ -575,7 +589,7 @@ def create_action(
     *, actor: Membership, name: str, url_template: str, method: str = "GET", parameters: Any = None,
     description: str = "", auth_header_name: str = "", auth_header_value: str = "", trigger_intents: Any = None,
     response_template: str = "", read_only: bool = True, needs_approval: bool = False, timeout_s: Any = 5.0,
-    is_active: bool = True,
+    is_active: bool = True, response_fields: Any = None, requires_verified_visitor: bool = True,
 ) -> Action:
     check_admin(actor)
     fields = _validated_action(name=name, method=method, url_template=url_template, parameters=parameters,
@@ -585,7 +599,9 @@ def create_action(
     action = Action.objects.create(
         tenant=actor.tenant, description=description.strip()[:300], auth_header_name=auth_header_name.strip()[:80],
         auth_header_value=auth_header_value.strip()[:500], response_template=response_template.strip(),
-        read_only=read_only, needs_approval=needs_approval, is_active=is_active, **fields,
+        read_only=read_only, needs_approval=needs_approval, is_active=is_active,
+        response_fields=_validated_response_fields(response_fields),
+        requires_verified_visitor=bool(requires_verified_visitor), **fields,
     )
     _set_triggers(action, trigger_intents)
     bump_revision(tenant=actor.tenant, config=True)
@@ -613,9 +629,11 @@ def update_action(*, actor: Membership, action_id: int, **changes: Any) -> Actio
     for key in ("description", "auth_header_name", "response_template"):
         if key in changes:
             setattr(action, key, str(changes[key] or "").strip())
-    for key in ("read_only", "needs_approval", "is_active"):
+    for key in ("read_only", "needs_approval", "is_active", "requires_verified_visitor"):
         if key in changes:
             setattr(action, key, bool(changes[key]))
+    if "response_fields" in changes:
+        action.response_fields = _validated_response_fields(changes["response_fields"])
     if changes.get("auth_header_value"):
         action.auth_header_value = str(changes["auth_header_value"]).strip()[:500]
     if changes.get("clear_secret"):

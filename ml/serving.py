@@ -323,7 +323,9 @@ def _load_config(tenant: Any) -> tuple[dict[str, Any], list[ActionSpec], dict[st
             id=action.pk, name=action.name, method=action.method, url_template=action.url_template,
             parameters=list(action.parameters or []), auth_header_name=action.auth_header_name,
             auth_header_value=action.auth_header_value, response_template=action.response_template,
-            read_only=action.read_only, needs_approval=action.needs_approval, timeout_s=action.timeout_s,
+            response_fields=[str(f) for f in action.response_fields or []],
+            read_only=action.read_only, needs_approval=action.needs_approval,
+            requires_verified_visitor=action.requires_verified_visitor, timeout_s=action.timeout_s,
         )
         actions.append(spec)
         for intent_name in action.trigger_intents or []:

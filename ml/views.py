@@ -166,7 +166,9 @@ class AIView(TenantPortalView):
             "auth_header_value": post.get("auth_header_value", ""),
             "trigger_intents": post.getlist("trigger_intents"),
             "response_template": post.get("response_template", ""),
+            "response_fields": post.get("response_fields", ""),
             "read_only": post.get("read_only") == "on", "needs_approval": post.get("needs_approval") == "on",
+            "requires_verified_visitor": post.get("requires_verified_visitor") == "on",
             "timeout_s": post.get("timeout_s", "5"), "is_active": post.get("is_active") == "on",
         }
 

@@ -114,7 +114,9 @@ def test_action_receives_only_the_verified_identity(team_a, order_api):
     headers = order_api.requests[-1]["headers"]
     assert "X-Kefu-User-Email" not in headers and "X-Kefu-User-Id" not in headers
 
-    verified = {"verified": True, "user_id": "u-1", "email": "alice@example.com", "attributes": {}}
+    # The e-mail label (typed in the widget) is never identity; only a verified e-mail is.
+    verified = {"verified": True, "user_id": "u-1", "email": "mallory@evil.example",
+                "verified_email": "alice@example.com", "attributes": {}}
     services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation(typed, visitor=verified))
     headers = order_api.requests[-1]["headers"]
     assert headers["X-Kefu-User-Email"] == "alice@example.com"
