@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -163,7 +164,7 @@ class _ChatSocket:
         await self.send_json(event["payload"])
 
     async def on_ping(self, content: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong", "ref": content.get("ref")})
+        await self.send_json({"type": "pong", "ref": _ref(content.get("ref"))})
 
 
 def _int(value: Any) -> int | None:
@@ -183,8 +184,8 @@ def _ref(value: Any) -> Any:
     """Echoed back as is when it is a short string or a number; anything else is dropped."""
     if isinstance(value, str):
         return value[:100]
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return value  # (JSON has no Infinity: the client could not parse it back)
     return None
 
 
@@ -295,7 +296,7 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
     async def on_email(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
         contact = await self.call(services.set_contact_email, contact=self.contact, email=str(content.get("email") or ""))
-        await self.send_json({"type": "email_saved", "email": contact.email, "ref": content.get("ref")})
+        await self.send_json({"type": "email_saved", "email": contact.email, "ref": _ref(content.get("ref"))})
 
     async def on_csat(self, content: dict[str, Any]) -> None:
         assert self.contact is not None
@@ -319,9 +320,9 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         await self.send_json(
             {
                 "type": "solved_saved",
-                "message_id": content.get("message_id"),
+                "message_id": _int(content.get("message_id")),
                 "conversation": conversation_payload(conv),
-                "ref": content.get("ref"),
+                "ref": _ref(content.get("ref")),
             }
         )
 
@@ -333,7 +334,7 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
             message_id=_int(content.get("message_id")) or 0,
             value=content.get("value"),
         )
-        await self.send_json({"type": "feedback_saved", "message_id": content.get("message_id")})
+        await self.send_json({"type": "feedback_saved", "message_id": _int(content.get("message_id"))})
 
 
 def _ready_payload(*, contact: Contact, widget: Widget) -> dict[str, Any]:
@@ -433,7 +434,7 @@ class InboxConsumer(_ChatSocket, TenantMemberConsumer):
 
     async def on_ping(self, content: dict[str, Any]) -> None:
         await self.call(services.agent_heartbeat, actor=self.membership, channel_name=self.channel_name)
-        await self.send_json({"type": "pong", "ref": content.get("ref")})
+        await self.send_json({"type": "pong", "ref": _ref(content.get("ref"))})
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         cid = _int(content.get("conversation_id"))

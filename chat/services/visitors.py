@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,8 @@ def _clean_attributes(raw: Any) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for key, value in list(raw.items())[:30]:
+        if isinstance(value, float) and not math.isfinite(value):
+            continue  # JSON (and PostgreSQL's jsonb) has no Infinity or NaN
         if isinstance(value, (str, int, float, bool)) or value is None:
             out[str(key)[:60]] = value[:300] if isinstance(value, str) else value
     return out
