@@ -164,6 +164,15 @@ class ConversationLabel(TenantOwnedModel):
 class Sender(models.TextChoices):
     VISITOR = "visitor", _("Visitor")
     BOT = "bot", _("Bot")
+    AGENT = "agent", _("Agent")
+    SYSTEM = "system", _("System")
+    NOTE = "note", _("Private note")
+
+
+class Message(TenantOwnedModel):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    seq = models.IntegerField()
+    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
     # The visitor who sent it (visitor messages only: the conversation's contact), so that
     # client_msg_id is unique per visitor across conversations. Rows go with their
     # conversation (which goes with its contact): no cascade or index of its own, and no
@@ -177,15 +186,6 @@ class Sender(models.TextChoices):
         db_index=False,
         db_constraint=False,
     )
-    AGENT = "agent", _("Agent")
-    SYSTEM = "system", _("System")
-    NOTE = "note", _("Private note")
-
-
-class Message(TenantOwnedModel):
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
-    seq = models.IntegerField()
-    client_msg_id = models.CharField(max_length=64, null=True, blank=True)
     sender = models.CharField(max_length=8, choices=Sender.choices)
     author = models.ForeignKey("tenants.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     body = models.TextField()
@@ -198,13 +198,6 @@ class Message(TenantOwnedModel):
     sentiment = models.CharField(max_length=16, null=True, blank=True)
     sentiment_score = models.FloatField(null=True, blank=True)
     language = models.CharField(max_length=16, blank=True)
-            # A visitor's client_msg_id is stored once per visitor (any conversation); an
-            # agent's once per conversation.
-            models.UniqueConstraint(
-                fields=["tenant", "contact", "client_msg_id"],
-                condition=Q(client_msg_id__isnull=False, sender="visitor"),
-                name="message_unique_visitor_client_msg_id",
-            ),
     explanation = models.JSONField(default=dict, blank=True)
     citations = models.JSONField(default=list, blank=True)
     # Visitor feedback on a bot message: +1 / -1 / null.
@@ -214,6 +207,13 @@ class Message(TenantOwnedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["tenant", "conversation", "seq"], name="message_unique_seq"),
+            # A visitor's client_msg_id is stored once per visitor (any conversation); an
+            # agent's once per conversation.
+            models.UniqueConstraint(
+                fields=["tenant", "contact", "client_msg_id"],
+                condition=Q(client_msg_id__isnull=False, sender="visitor"),
+                name="message_unique_visitor_client_msg_id",
+            ),
             models.UniqueConstraint(
                 fields=["tenant", "conversation", "client_msg_id"],
                 condition=Q(client_msg_id__isnull=False) & ~Q(sender="visitor"),

@@ -166,8 +166,8 @@ def _post_to_open_conversation(
 
 
 def _existing_visitor_message(contact: Contact, cmid: str) -> Message | None:
-    return (
     # The unique (tenant, contact, client_msg_id) index answers this.
+    return (
         Message.objects.for_tenant(contact.tenant_id)
         .filter(contact_id=contact.pk, client_msg_id=cmid, sender=Sender.VISITOR)
         .select_related("conversation")
@@ -175,7 +175,6 @@ def _existing_visitor_message(contact: Contact, cmid: str) -> Message | None:
     )
 
 
-def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> None:
 def _check_visitor_rate(contact: Contact, client_ip: str) -> None:
     """Per visitor, per address and per widget, shared by every server process."""
     full = ratelimit.allow(
@@ -199,6 +198,7 @@ def _lock_visitor(contact: Contact) -> None:
     Contact.objects.for_tenant(contact.tenant_id).select_for_update(no_key=True).filter(pk=contact.pk).exists()
 
 
+def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> None:
     _fan_out(msg, conv, origin=origin)
     if conv.handled_by == HandledBy.BOT:
         from chat.tasks import enqueue_respond
@@ -249,8 +249,8 @@ def send_visitor_message(
         return Posted(existing, existing.conversation, duplicate=True)
     try:
         with transaction.atomic():
-            conv = (
             _lock_visitor(contact)
+            conv = (
                 Conversation.objects.for_tenant(contact.tenant_id)
                 .filter(contact_id=contact.pk)
                 .exclude(status=ConversationStatus.RESOLVED)
