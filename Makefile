@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/kefu
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 
-.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-chat bench-dashboard
+.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench-intent: install
 
 bench-answer: install
 	$(PY) -m ml.bench.answer
+
+# Scripted multi-turn conversations through ml.api.analyze_and_reply, real models, its own database.
+BENCH_DIALOGUE_DB := postgresql://postgres@127.0.0.1:5432/kefu_dialogue_bench
+bench-dialogue: install services
+	-createdb -h 127.0.0.1 -U postgres kefu_dialogue_bench 2>/dev/null
+	DATABASE_URL=$(BENCH_DIALOGUE_DB) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m ml.bench.dialogue
 
 # Starts its own production-style stack (uvicorn, PostgreSQL, Redis channel layer).
 bench-chat: install services
