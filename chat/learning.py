@@ -36,7 +36,7 @@ def _last_visitor_message(conv: Conversation, before_seq: int) -> Message | None
 
 def visitor_thumbs(*, bot_message: Message, value: int) -> None:
     """Thumbs on a bot answer: about the visitor message it answered and its intent."""
-    from ml import services as ml
+    from ml import api as ml
 
     question = None
     if bot_message.reply_to_id:
@@ -54,7 +54,7 @@ def visitor_thumbs(*, bot_message: Message, value: int) -> None:
 
 
 def csat_answered(*, conversation: Conversation, rating: int) -> None:
-    from ml import services as ml
+    from ml import api as ml
 
     _after_commit(ml.record_feedback, tenant_id=conversation.tenant_id, kind="csat", value=rating,
                   conversation_id=conversation.pk)
@@ -62,7 +62,7 @@ def csat_answered(*, conversation: Conversation, rating: int) -> None:
 
 def human_answered(*, conversation: Conversation, answer: Message) -> None:
     """The first human reply after the bot handed off: a suggested article for admins."""
-    from ml import services as ml
+    from ml import api as ml
 
     question = _last_visitor_message(conversation, answer.seq)
     if question is None:
@@ -74,7 +74,7 @@ def human_answered(*, conversation: Conversation, answer: Message) -> None:
 def taken_over(*, conversation: Conversation) -> None:
     """An agent took a conversation from the bot without a handoff: the visitor's last
     question is a knowledge-gap candidate."""
-    from ml import services as ml
+    from ml import api as ml
 
     question = _last_visitor_message(conversation, conversation.last_seq + 1)
     if question is None:

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ml.api import HandoffReason
 from tenants.scoping import TenantOwnedModel
 
 
@@ -81,19 +82,9 @@ class CsatState(models.TextChoices):
     ANSWERED = "answered", _("Answered")
 
 
-# Reason codes for handing a conversation to a human (structured, never model text).
-HANDOFF_REASONS = (
-    "visitor_request",
-    "low_confidence",
-    "negative_sentiment",
-    "escalating_intent",
-    "bot_turn_limit",
-    "out_of_scope",
-    "no_answer",
-    "model_error",
-    "agent_takeover",
-    "policy",
-)
+# Reason codes for handing a conversation to a human (structured, never model text):
+# ml.api.HandoffReason, the contract both apps share.
+HANDOFF_REASONS = tuple(reason.value for reason in HandoffReason)
 
 
 class Conversation(TenantOwnedModel):

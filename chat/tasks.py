@@ -2,7 +2,7 @@
 
 Idempotent on the inbound message id: `acks_late` plus the database's one-bot-reply-per-
 inbound-message constraint mean a redelivered task (killed worker) posts exactly once.
-The AI decision comes from `ml.services.analyze_and_reply` (plain dicts in and out); the
+The AI decision comes from `ml.api.analyze_and_reply` (plain dicts in and out); the
 dotted path can be swapped with `settings.KEFU_CHAT_ANALYZER` (tests use a fake there).
 """
 
@@ -18,14 +18,14 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 from django.utils.module_loading import import_string
-from django.utils.translation import gettext as _
 
 from chat import events, services
 from chat.models import Contact, Conversation, HandledBy, Message, Sender
 from config.dispatch import enqueue
+from ml.api import BotResult, ConversationContext, TurnInfo, check_bot_result, model_error_result
 
 logger = logging.getLogger(__name__)
-DEFAULT_ANALYZER = "ml.services.analyze_and_reply"
+DEFAULT_ANALYZER = "ml.api.analyze_and_reply"
 CONTEXT_TURNS = 20
 
 
@@ -34,11 +34,11 @@ def enqueue_respond(tenant_id: int, message_id: int) -> None:
     enqueue(respond, tenant_id, message_id)
 
 
-def analyzer() -> Callable[..., dict[str, Any]]:
+def analyzer() -> Callable[..., BotResult]:
     return import_string(getattr(settings, "KEFU_CHAT_ANALYZER", DEFAULT_ANALYZER))
 
 
-def build_context(*, tenant_id: int, message_id: int) -> tuple[dict[str, Any], int] | None:
+def build_context(*, tenant_id: int, message_id: int) -> tuple[ConversationContext, int] | None:
     """The plain-data conversation for the analyzer, or None when there is nothing to do."""
     inbound = Message.objects.for_tenant(tenant_id).filter(pk=message_id, sender=Sender.VISITOR).first()
     if inbound is None:
@@ -56,8 +56,8 @@ def build_context(*, tenant_id: int, message_id: int) -> tuple[dict[str, Any], i
         msgs.filter(conversation_id=conv.pk, sender__in=[Sender.VISITOR, Sender.BOT, Sender.AGENT], seq__lte=inbound.seq)
         .order_by("-seq")[:CONTEXT_TURNS]
     )
-    turns = [{"role": m.sender, "text": m.body, "sentiment": m.sentiment} for m in reversed(recent)]
-    context = {
+    turns: list[TurnInfo] = [{"role": m.sender, "text": m.body, "sentiment": m.sentiment} for m in reversed(recent)]
+    context: ConversationContext = {
         "id": conv.pk,
         "widget_id": conv.widget_id,
         "visitor": {
@@ -71,19 +71,6 @@ def build_context(*, tenant_id: int, message_id: int) -> tuple[dict[str, Any], i
         "message": {"id": inbound.pk, "text": inbound.body},
     }
     return context, conv.contact_id
-
-
-def model_error_result() -> dict[str, Any]:
-    return {
-        "action": "handoff",
-        "text": str(_("Sorry, I can't answer right now. I'm passing your conversation to a person.")),
-        "handoff_reason": "model_error",
-        "intent": {"name": None, "confidence": 0.0, "out_of_scope": False},
-        "sentiment": {"label": "", "score": 0.0},
-        "language": "",
-        "citations": [],
-        "explanation": {"why": "model_error"},
-    }
 
 
 @shared_task(name="chat.tasks.respond", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -108,15 +95,13 @@ def respond(tenant_id: int, message_id: int) -> str:
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kefu-analyze")
     try:
         future = pool.submit(analyzer(), tenant_id=tenant_id, conversation=context, on_token=on_token)
-        result = future.result(timeout=settings.KEFU_GENERATOR_TIMEOUT_S)
-        if not isinstance(result, dict) or result.get("action") not in {"answer", "clarify", "handoff"}:
-            raise ValueError(f"analyzer returned {result!r:.200}")
+        result = check_bot_result(future.result(timeout=settings.KEFU_GENERATOR_TIMEOUT_S))
     except FutureTimeout:
         logger.warning("analyzer timed out for message %s (tenant %s)", message_id, tenant_id)
-        result = model_error_result()
-    except Exception:
+        result = model_error_result(why="timeout")
+    except Exception as exc:  # a crash or a result chat cannot store (unknown action/reason)
         logger.exception("analyzer failed for message %s (tenant %s)", message_id, tenant_id)
-        result = model_error_result()
+        result = model_error_result(why=repr(exc))
     finally:
         stopped.set()
         pool.shutdown(wait=False)

@@ -40,6 +40,6 @@ def warm_up_inference_process(**_kwargs: object) -> None:
     at start, so the first visitor does not wait for them."""
     if os.environ.get("KEFU_WARM_UP") != "1":
         return
-    from ml.services import warm_up
+    from ml.api import warm_up
 
     logging.getLogger(__name__).info("warm-up: %s", warm_up())

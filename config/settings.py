@@ -188,7 +188,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("KEFU_BROKER_VI
 # --- ML -------------------------------------------------------------------------------
 # The function chat asks for a bot decision (plain dicts in and out). Plumbing tests point
 # worker processes at a deterministic fake here.
-KEFU_CHAT_ANALYZER = env_str("KEFU_CHAT_ANALYZER", "ml.services.analyze_and_reply")
+KEFU_CHAT_ANALYZER = env_str("KEFU_CHAT_ANALYZER", "ml.api.analyze_and_reply")
 KEFU_GENERATOR = env_str("KEFU_GENERATOR", "local")  # local | openai | fake
 if KEFU_GENERATOR not in {"local", "openai", "fake"}:
     raise ImproperlyConfigured(f"KEFU_GENERATOR must be local, openai or fake, got {KEFU_GENERATOR!r}")

@@ -21,8 +21,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ml.api import GAP_REASONS
+
 VERIFY_WINDOW = dt.timedelta(hours=24)
-GAP_REASONS = frozenset({"no_answer", "out_of_scope", "low_confidence"})
 SENTIMENTS = ("positive", "neutral", "negative")
 
 

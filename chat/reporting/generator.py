@@ -26,7 +26,7 @@ INTENTS = [
 ]
 HANDOFF_REASONS = [
     ("visitor_request", 30), ("low_confidence", 18), ("no_answer", 16), ("negative_sentiment", 10),
-    ("escalating_intent", 8), ("out_of_scope", 7), ("bot_turn_limit", 5), ("agent_takeover", 4), ("model_error", 2),
+    ("escalating_intent", 8), ("out_of_scope", 7), ("max_bot_turns", 5), ("agent_takeover", 4), ("model_error", 2),
 ]
 HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 10, 11, 11, 10, 9, 8, 8, 7, 5, 3, 2]
 VISITOR_LINES = {

@@ -13,22 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from chat.reporting import selectors
 from chat.reporting.rollups import tenant_zone
 from chat.reporting.selectors import METRICS, Filters
+from ml.api import HANDOFF_REASON_LABELS
 from tenants.models import Membership, Widget
 from tenants.portal import TenantPortalView
 
-REASON_LABELS = {
-    "visitor_request": _("Visitor asked for a person"),
-    "low_confidence": _("Low confidence"),
-    "negative_sentiment": _("Negative sentiment"),
-    "escalating_intent": _("Escalating intent"),
-    "bot_turn_limit": _("Bot turn limit"),
-    "out_of_scope": _("Out of scope"),
-    "no_answer": _("No answer in knowledge"),
-    "model_error": _("Model error"),
-    "agent_takeover": _("Agent took over"),
-    "policy": _("Policy"),
-    "unknown": _("Unknown"),
-}
+# Every ml.api.HandoffReason plus "unknown" (a handoff whose reason was not recorded).
+REASON_LABELS: dict[str, Any] = {**HANDOFF_REASON_LABELS, "unknown": _("Unknown")}
 METRIC_LABELS = {
     "conversations": _("Conversations"),
     "bot_involved": _("Bot-involved conversations"),

@@ -11,7 +11,6 @@ from django.utils.translation import gettext as _
 
 from chat import learning
 from chat.models import (
-    HANDOFF_REASONS,
     Contact,
     Conversation,
     ConversationStatus,
@@ -29,6 +28,7 @@ from chat.services.common import (
     _set_fields,
     _system,
 )
+from ml.api import HandoffReason
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -45,9 +45,8 @@ def handoff_status(*, conversation: Conversation) -> dict[str, Any]:
     return data
 
 
-def _handoff_locked(conv: Conversation, reason: str, *, now: datetime | None = None) -> None:
-    if reason not in HANDOFF_REASONS:
-        raise ServiceError(_("Unknown handoff reason."), code="invalid")
+def _handoff_locked(conv: Conversation, reason: HandoffReason, *, now: datetime | None = None) -> None:
+    reason = HandoffReason(reason)  # ValueError for a reason that is not in the contract: a bug
     now = now or timezone.now()
     _set_fields(conv, handled_by=HandledBy.HUMAN, handoff_reason=reason, handed_off_at=now)
     if conv.status != ConversationStatus.OPEN:
@@ -73,7 +72,7 @@ def request_human(*, contact: Contact, conversation_id: int | None = None) -> tu
             ) or _new_conversation(contact)
         conv = Conversation.objects.for_tenant(contact.tenant_id).select_for_update().get(pk=conv.pk)
         if conv.handled_by == HandledBy.BOT:
-            _handoff_locked(conv, "visitor_request")
+            _handoff_locked(conv, HandoffReason.VISITOR_REQUEST)
             _system(conv, "handoff", str(_("You asked for a person. An agent will take over this conversation.")))
             _conversation_changed(conv)
     return conv, handoff_status(conversation=conv)
@@ -83,7 +82,7 @@ def _take_over_locked(actor: Membership, conv: Conversation) -> None:
     now = timezone.now()
     if conv.handled_by == HandledBy.BOT:
         learning.taken_over(conversation=conv)
-        _handoff_locked(conv, "agent_takeover", now=now)
+        _handoff_locked(conv, HandoffReason.AGENT_TAKEOVER, now=now)
     if conv.assignee_id != _actor_id(actor):
         _set_fields(conv, assignee_id=_actor_id(actor))
         _report(conv, EventKind.ASSIGNED, agent_id=_actor_id(actor), at=now)

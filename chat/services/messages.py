@@ -36,6 +36,7 @@ from chat.services.common import (
     _set_fields,
 )
 from chat.services.handoff import _take_over_locked
+from ml.api import HandoffReason
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -321,7 +322,7 @@ def agent_send(
             )
             if not note:
                 _report(conv, EventKind.AGENT_REPLIED, agent_id=_actor_id(actor), at=now)
-                if first_reply and conv.handoff_reason and conv.handoff_reason != "agent_takeover":
+                if first_reply and conv.handoff_reason and conv.handoff_reason != HandoffReason.AGENT_TAKEOVER:
                     learning.human_answered(conversation=conv, answer=msg)
                 if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
                     _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)

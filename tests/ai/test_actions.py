@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ml import actions, demo, services
+from ml import api as ml_api
 from tests.ai.conftest import conversation, seed_team
 
 
@@ -85,7 +86,7 @@ def _seed_with_action(team, port):
 
 def test_order_status_action_answers_from_the_json(team_a, order_api):
     _seed_with_action(team_a, order_api.port)
-    result = services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order 1001?"))
+    result = ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order 1001?"))
     assert result["action"] == "answer", result["explanation"]
     assert "shipped" in result["text"] and "DHL" in result["text"]
     assert order_api.requests[0]["path"] == "/demo-api/orders/1001"
@@ -95,11 +96,11 @@ def test_order_status_action_answers_from_the_json(team_a, order_api):
 
 def test_missing_parameter_is_asked_for_then_used(team_a, order_api):
     _seed_with_action(team_a, order_api.port)
-    first = services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order?"))
+    first = ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order?"))
     assert first["action"] == "clarify"
     assert first["text"] == "Sure! What is your order number?"
     assert order_api.requests == []
-    second = services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("It's 1001", turns=[
+    second = ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("It's 1001", turns=[
         {"role": "visitor", "text": "Where is my order?", "sentiment": "neutral"},
         {"role": "bot", "text": first["text"], "sentiment": None}], bot_turns=1))
     assert second["action"] == "answer", second["explanation"]
@@ -110,14 +111,14 @@ def test_action_receives_only_the_verified_identity(team_a, order_api):
     _seed_with_action(team_a, order_api.port)
     typed = "Where is my order 1001? my email is mallory@evil.example"
     unverified = {"verified": False, "user_id": "u-9", "email": "mallory@evil.example", "attributes": {}}
-    services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation(typed, visitor=unverified))
+    ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation(typed, visitor=unverified))
     headers = order_api.requests[-1]["headers"]
     assert "X-Kefu-User-Email" not in headers and "X-Kefu-User-Id" not in headers
 
     # The e-mail label (typed in the widget) is never identity; only a verified e-mail is.
     verified = {"verified": True, "user_id": "u-1", "email": "mallory@evil.example",
                 "verified_email": "alice@example.com", "attributes": {}}
-    services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation(typed, visitor=verified))
+    ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation(typed, visitor=verified))
     headers = order_api.requests[-1]["headers"]
     assert headers["X-Kefu-User-Email"] == "alice@example.com"
     assert headers["X-Kefu-User-Id"] == "u-1"
@@ -129,7 +130,7 @@ def test_refused_target_hands_off_with_a_reason(team_a, settings):
     services.create_action(actor=team_a.owner, **{**demo.DEMO_ORDER_ACTION,
                                                  "url_template": "http://169.254.169.254/latest/{order_number}"})
     settings.KEFU_ACTION_ALLOWED_HOSTS = []
-    result = services.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order 1001?"))
+    result = ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("Where is my order 1001?"))
     assert result["action"] == "handoff" and result["handoff_reason"] == "action_failed"
     assert result["explanation"]["action"]["error"]["code"] == "forbidden_target"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ml import api as ml_api
 from ml import services
 from ml.answering.answer import score_candidate
 from ml.serving import encode, get_state
@@ -12,13 +13,13 @@ from tests.ai.conftest import conversation, seed_team
 
 
 def ask(team, text, **kw):
-    return services.analyze_and_reply(tenant_id=team.tenant.pk, conversation=conversation(text, **kw))
+    return ml_api.analyze_and_reply(tenant_id=team.tenant.pk, conversation=conversation(text, **kw))
 
 
 def test_covered_question_is_answered_with_a_citation(team_a):
     articles = seed_team(team_a)
     tokens: list[str] = []
-    result = services.analyze_and_reply(
+    result = ml_api.analyze_and_reply(
         tenant_id=team_a.tenant.pk, conversation=conversation("How long do I have to return an item?"),
         on_token=tokens.append)
     assert result["action"] == "answer", result["explanation"]

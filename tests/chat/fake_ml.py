@@ -1,4 +1,4 @@
-"""A deterministic fake of ml.services.analyze_and_reply, for PLUMBING tests only
+"""A deterministic fake of ml.api.analyze_and_reply, for PLUMBING tests only
 (queues, streaming, handoff, faults). ML behaviour is tested with real models in tests/ml.
 
 Rules: a message containing "human" -> handoff (visitor_request); "boom" -> raises;

@@ -1,4 +1,4 @@
-"""A deterministic, slow stand-in for ml.services.analyze_and_reply, for the PLUMBING
+"""A deterministic, slow stand-in for ml.api.analyze_and_reply, for the PLUMBING
 test of a killed inference worker (queues, streaming, redelivery), never for ML
 behaviour. Streams 30 tokens, 0.2 s apart; records each start in KEFU_TEST_MARKER_DIR."""
 

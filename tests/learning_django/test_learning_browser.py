@@ -10,7 +10,7 @@ import os
 import pytest
 from django.utils import timezone
 
-from ml import services
+from ml import api as ml_api
 from ml.models import ModelStatus, ModelVersion, TrainingRun
 from tests.browser.conftest import CHROMIUM_ARGS, SCREENSHOTS
 
@@ -46,9 +46,9 @@ def _seed(team):
                                 reason="macro-F1 0.902 vs serving 0.905 (-0.3 pt), needs at least +0.5 pt")
     for i, q in enumerate(["Do you ship to Canada?", "can you deliver to canada", "shipping to Canada possible?",
                            "Do you have a store in Berlin?", "is there a shop in berlin", "What is your refund policy for gifts?"]):
-        services.record_unanswered_question(tenant_id=t.pk, text=q, message_id=500 + i, conversation_id=i,
+        ml_api.record_unanswered_question(tenant_id=t.pk, text=q, message_id=500 + i, conversation_id=i,
                                             reason="low_confidence")
-    services.record_human_answer(tenant_id=t.pk, question="Do you ship to Canada?",
+    ml_api.record_human_answer(tenant_id=t.pk, question="Do you ship to Canada?",
                                  answer="Yes, we ship to Canada in 5-8 business days. Duties are included.",
                                  conversation_id=0)
     return v2

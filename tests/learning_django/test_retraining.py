@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from ml import api as ml_api
+from ml import feedback as ml_feedback
 from ml import services, training
 from ml.models import AnalyzedMessage, ModelStatus, ModelVersion, TrainingExample, TrainingRun
 from tests.learning_django.conftest import INTENTS, seed_intents
@@ -27,13 +29,13 @@ def _serving(team):
 
 def _predict(team, texts):
     """What inference serves now: ml.serving's per-process state (checked against the
-    registry on every call), batched; one message through ml.services.analyze_message."""
+    registry on every call), batched; one message through ml.api.analyze_message."""
     from ml.serving import encode, get_state
 
     model = get_state(team.tenant.pk).intent_model
     vecs = encode(list(texts))
     preds = [model.predict(t, v).name for t, v in zip(texts, vecs, strict=True)]
-    assert services.analyze_message(tenant_id=team.tenant.pk, text=texts[0])["intent"]["name"] == preds[0]
+    assert ml_api.analyze_message(tenant_id=team.tenant.pk, text=texts[0])["intent"]["name"] == preds[0]
     return preds
 
 
@@ -65,13 +67,13 @@ def test_better_is_promoted_and_served_worse_is_kept_rollback_restores(team_a, t
 
     # Visitors' messages analysed under v1 become the replay set.
     for i, (t, _lb) in enumerate(banking_test[:30]):
-        services.record_analyzed_message(tenant_id=team_a.tenant.pk, message_id=1000 + i, conversation_id=i // 3,
+        ml_feedback.record_analyzed_message(tenant_id=team_a.tenant.pk, message_id=1000 + i, conversation_id=i // 3,
                                          text=t, intent=preds_v1[i], confidence=0.5, action="answer")
 
     # More labelled data (agent relabels of real messages) -> a better model, promoted.
     for name in INTENTS:
         for j, t in enumerate(banking[name][4:40]):
-            services.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label=name,
+            ml_api.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label=name,
                                      message_id=hash((name, j)) % 10**9)
     run2, v2 = _retrain(team_a)
     assert v2 is not None and v2.status == ModelStatus.SERVING, v2.reason
@@ -163,7 +165,7 @@ def test_scheduled_retrain_only_with_enough_new_data(team_a, team_b, banking):
     ModelVersion.objects.create(tenant=team_a.tenant, kind="intent", version=1, status=ModelStatus.SERVING,
                                 snapshot=snapshot)
     for j, t in enumerate(banking["card_arrival"][10:15]):  # 5 new: too few (default 20)
-        services.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label="card_arrival",
+        ml_api.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label="card_arrival",
                                  message_id=j + 1)
     assert training.schedule_retraining() == 0
     assert not TrainingRun.objects.for_tenant(team_a.tenant).exists()
@@ -171,7 +173,7 @@ def test_scheduled_retrain_only_with_enough_new_data(team_a, team_b, banking):
 
     services.update_policy(actor=team_a.owner, retrain_schedule="off")
     for j, t in enumerate(banking["exchange_rate"][10:40]):
-        services.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label="exchange_rate",
+        ml_api.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=t, label="exchange_rate",
                                  message_id=100 + j)
     assert training.schedule_retraining() == 0  # enough data, but the schedule is off
     services.update_policy(actor=team_a.owner, retrain_schedule="nightly")
@@ -194,12 +196,12 @@ def test_pii_canaries_never_reach_the_training_set(team_a, banking):
         (f"call me on {CANARY_PHONE}, my top up failed", "top_up_failed"),
     ]
     for i, (text, label) in enumerate(leaky):
-        services.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=text, label=label, message_id=i + 1)
-        services.record_feedback(tenant_id=team_a.tenant.pk, kind="thumbs_up", text=text, label=label,
+        ml_api.record_feedback(tenant_id=team_a.tenant.pk, kind="relabel", text=text, label=label, message_id=i + 1)
+        ml_api.record_feedback(tenant_id=team_a.tenant.pk, kind="thumbs_up", text=text, label=label,
                                  message_id=50 + i)
-        services.record_analyzed_message(tenant_id=team_a.tenant.pk, message_id=90 + i, conversation_id=7, text=text,
+        ml_feedback.record_analyzed_message(tenant_id=team_a.tenant.pk, message_id=90 + i, conversation_id=7, text=text,
                                          intent=None, confidence=0.1, action="handoff", handoff_reason="low_confidence")
-        services.record_human_answer(tenant_id=team_a.tenant.pk, question=text, answer=f"Write to {CANARY_EMAIL}.",
+        ml_api.record_human_answer(tenant_id=team_a.tenant.pk, question=text, answer=f"Write to {CANARY_EMAIL}.",
                                      conversation_id=7)
     stored = " ".join(TrainingExample.objects.for_tenant(team_a.tenant).values_list("text", flat=True))
     stored += " ".join(AnalyzedMessage.objects.for_tenant(team_a.tenant).values_list("text", flat=True))
@@ -217,5 +219,5 @@ def test_pii_canaries_never_reach_the_training_set(team_a, banking):
         assert canary not in everything
         assert canary.encode() not in blobs
     # A deleted visitor's conversations leave the learning tables.
-    services.forget_conversations(tenant_id=team_a.tenant.pk, conversation_ids=[7])
+    ml_api.forget_conversations(tenant_id=team_a.tenant.pk, conversation_ids=[7])
     assert not AnalyzedMessage.objects.for_tenant(team_a.tenant).filter(conversation_id=7).exists()
