@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat import selectors, services
-from chat.models import CannedResponse, Conversation, Label
+from chat.models import CannedResponse, Contact, Conversation, Label
 from chat.serializers import (
     AssignSerializer,
     CannedResponseSerializer,
+    ContactSerializer,
     ConversationFilterSerializer,
     ConversationSerializer,
     LabelSerializer,
@@ -27,6 +29,7 @@ from chat.serializers import (
     SnoozeSerializer,
 )
 from tenants.api import TenantViewSet
+from tenants.models import ADMIN_ROLES
 from tenants.pagination import MAX_PAGE_SIZE, bounded_int
 
 AGENT_ROLES = frozenset({"owner", "admin", "agent"})
@@ -222,3 +225,33 @@ class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Te
         canned = self.get_object()
         self.run_service(services.delete_canned_response, canned_id=canned.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ContactViewSet(mixins.RetrieveModelMixin, TenantViewSet):
+    """A visitor's data for privacy requests (owners and admins): GET the contact,
+    GET export/ (JSON of their conversations only), DELETE (their messages and learning
+    data are deleted; pseudonymous ids stay for reporting)."""
+
+    model = Contact
+    serializer_class = ContactSerializer
+    read_roles = ADMIN_ROLES
+
+    @extend_schema(
+        request=None,
+        responses=inline_serializer(
+            "ContactForgotten",
+            {"conversations": serializers.IntegerField(), "messages": serializers.IntegerField(),
+             "learning_rows": serializers.IntegerField()},
+        ),
+    )
+    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        contact = self.get_object()
+        return Response(self.run_service(services.forget_contact, contact_id=contact.pk))
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        contact = self.get_object()
+        response = Response(selectors.contact_export(tenant_id=self.tenant.pk, contact_id=contact.pk))
+        response["Content-Disposition"] = f'attachment; filename="visitor-{contact.pk}.json"'
+        return response

@@ -141,3 +141,64 @@ def label_list(*, tenant_id: int) -> QuerySet[Label]:
 
 def canned_list(*, tenant_id: int) -> QuerySet[CannedResponse]:
     return CannedResponse.objects.for_tenant(tenant_id).order_by("shortcut")
+
+
+def contact_get(*, tenant_id: int, contact_id: int) -> Contact | None:
+    return Contact.objects.for_tenant(tenant_id).filter(pk=contact_id).first()
+
+
+def contact_conversation_count(*, tenant_id: int, contact_id: int) -> int:
+    return Conversation.objects.for_tenant(tenant_id).filter(contact_id=contact_id).count()
+
+
+def contact_export(*, tenant_id: int, contact_id: int) -> dict[str, Any] | None:
+    """A visitor's data as plain JSON (issue 9 #12): the contact, and each of *their*
+    conversations with its messages and CSAT answers. Agents' private notes and system
+    events are the team's, not the visitor's, and are left out."""
+    contact = contact_get(tenant_id=tenant_id, contact_id=contact_id)
+    if contact is None:
+        return None
+    conversations = list(
+        Conversation.objects.for_tenant(tenant_id).filter(contact_id=contact.pk).order_by("created_at", "pk")
+    )
+    ids = [c.pk for c in conversations]
+    messages: dict[int, list[dict[str, Any]]] = {}
+    for m in (
+        Message.objects.for_tenant(tenant_id)
+        .filter(conversation_id__in=ids, sender__in=[Sender.VISITOR, Sender.BOT, Sender.AGENT])
+        .order_by("conversation_id", "seq")
+    ):
+        messages.setdefault(m.conversation_id, []).append(
+            {"seq": m.seq, "sender": m.sender, "body": m.body, "created_at": m.created_at.isoformat()}
+        )
+    csat: dict[int, list[dict[str, Any]]] = {}
+    for r in CsatResponse.objects.for_tenant(tenant_id).filter(conversation_id__in=ids).order_by("created_at"):
+        csat.setdefault(r.conversation_id, []).append(
+            {"rating": r.rating, "comment": r.comment, "created_at": r.created_at.isoformat()}
+        )
+    return {
+        "contact": {
+            "id": contact.pk,
+            "widget_id": contact.widget_id,
+            "name": contact.name,
+            "email": contact.email,
+            "external_user_id": contact.external_user_id,
+            "verified": contact.verified,
+            "attributes": contact.attributes,
+            "language": contact.language,
+            "created_at": contact.created_at.isoformat(),
+            "last_seen_at": contact.last_seen_at.isoformat() if contact.last_seen_at else None,
+            "deleted_at": contact.deleted_at.isoformat() if contact.deleted_at else None,
+        },
+        "conversations": [
+            {
+                "id": c.pk,
+                "status": c.status,
+                "created_at": c.created_at.isoformat(),
+                "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+                "messages": messages.get(c.pk, []),
+                "csat": csat.get(c.pk, []),
+            }
+            for c in conversations
+        ],
+    }

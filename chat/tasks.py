@@ -142,3 +142,8 @@ def housekeeping() -> dict[str, int]:
     """Beat (every 60 s): wake snoozed conversations, auto-resolve idle bot conversations."""
     return {"woken": wake_snoozed(), "auto_resolved": auto_resolve_idle()}
 
+
+@shared_task(name="chat.tasks.purge_expired_data", ignore_result=True)
+def purge_expired_data() -> dict[str, dict[str, int]]:
+    """Daily: every tenant's visitor data older than its retention (issue 9 #12)."""
+    return {str(tenant_id): done for tenant_id, done in services.purge_expired_data().items()}

@@ -8,4 +8,6 @@ app_name = "chat"
 urlpatterns = [
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("inbox/canned/", views.CannedResponsesView.as_view(), name="canned"),
+    path("contacts/<int:pk>/", views.ContactView.as_view(), name="contact"),
+    path("contacts/<int:pk>/export.json", views.ContactExportView.as_view(), name="contact-export"),
 ]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.staticfiles import finders
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from chat import selectors, services
+from chat.models import Contact
 from tenants import selectors as tenant_selectors
 from tenants.portal import TenantPortalView, posted_id
 
@@ -27,8 +29,60 @@ class InboxView(TenantPortalView):
             "membership_id": self.membership.pk,
             "api": f"/api/t/{self.tenant.slug}/",
             "ws": f"/ws/t/{self.tenant.slug}/inbox/",
+            # Admins get a link to the visitor's page (export / delete their data).
+            "contacts": f"/t/{self.tenant.slug}/contacts/" if self.membership.is_admin else "",
         }
         return context
+
+
+class ContactView(TenantPortalView):
+    """A visitor's page for privacy requests: export their data, delete it (admins)."""
+
+    template_name = "chat/contact.html"
+    nav_section = "inbox"
+    admin_only = True
+
+    def contact(self) -> Contact:
+        contact = selectors.contact_get(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"])
+        if contact is None:
+            raise Http404
+        return contact
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        contact = self.contact()
+        context.update(
+            contact=contact,
+            conversation_count=selectors.contact_conversation_count(tenant_id=self.tenant.pk, contact_id=contact.pk),
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        contact = self.contact()
+        if request.POST.get("op") != "forget":
+            messages.error(request, _("Unknown action."))
+            return redirect(request.path)
+        done = self.run_service(request, lambda: services.forget_contact(actor=self.membership, contact_id=contact.pk))
+        if done is None:
+            return redirect(request.path)
+        messages.success(
+            request, _("Visitor data deleted: %(messages)s messages in %(conversations)s conversations.") % done
+        )
+        return redirect("chat:inbox", tenant_slug=self.tenant.slug)
+
+
+class ContactExportView(TenantPortalView):
+    """The visitor's data as a JSON download (their conversations only)."""
+
+    admin_only = True
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        data = selectors.contact_export(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"])
+        if data is None:
+            raise Http404
+        response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="visitor-{self.kwargs["pk"]}.json"'
+        return response
 
 
 class CannedResponsesView(TenantPortalView):

@@ -30,6 +30,8 @@ app.conf.beat_schedule = {
     "chat-housekeeping": {"task": "chat.tasks.housekeeping", "schedule": 60.0},
     # Keeps dashboard roll-ups fresh (incremental: only conversations with new events).
     "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
+    # Deletes visitor data older than each tenant's retention_days (issue 9 #12).
+    "purge-expired-visitor-data": {"task": "chat.tasks.purge_expired_data", "schedule": crontab(hour=3, minute=17)},
 }
 app.autodiscover_tasks()
 

@@ -15,13 +15,14 @@ from rest_framework.response import Response
 
 from tenants import services
 from tenants.api import TenantViewSet
-from tenants.models import ApiKey, Invitation, Membership, Widget
+from tenants.models import ApiKey, Invitation, Membership, Tenant, Widget
 from tenants.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeySerializer,
     InvitationCreatedSerializer,
     InvitationSerializer,
     MembershipSerializer,
+    PrivacySettingsSerializer,
     RoleSerializer,
     SecretSerializer,
     WidgetCreatedSerializer,
@@ -133,3 +134,22 @@ class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         key = self.get_object()
         self.run_service(services.revoke_api_key, api_key_id=key.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PrivacySettingsViewSet(TenantViewSet):
+    """The tenant's privacy settings (owners and admins): GET and PATCH /privacy/."""
+
+    model = Tenant
+    serializer_class = PrivacySettingsSerializer
+    read_roles = services.ADMIN_ROLES
+
+    @extend_schema(responses=PrivacySettingsSerializer)
+    def retrieve(self, request: Request, tenant_slug: str) -> Response:
+        return Response(PrivacySettingsSerializer(self.tenant).data)
+
+    @extend_schema(request=PrivacySettingsSerializer, responses=PrivacySettingsSerializer)
+    def partial_update(self, request: Request, tenant_slug: str) -> Response:
+        data = PrivacySettingsSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tenant = self.run_service(services.set_retention, days=data.validated_data["retention_days"])
+        return Response(PrivacySettingsSerializer(tenant).data)

@@ -11,6 +11,9 @@ class Tenant(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     timezone = models.CharField(max_length=64, default="UTC")
+    # Visitor data (messages, attachments, learning rows and their vectors) older than this
+    # many days is purged daily (chat.tasks.purge_expired_data); null keeps it.
+    retention_days = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

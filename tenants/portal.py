@@ -25,11 +25,11 @@ _ID = re.compile(r"[0-9]{1,18}")
 
 
 def posted_id(request: HttpRequest, name: str) -> int:
-    """A row id from the posted form; missing or not a number -> 400 naming the field
-    (the page's dispatch answers BadRequest with its message)."""
+    """A row id (or other whole number) from the posted form; missing or not a number ->
+    400 naming the field (the page's dispatch answers BadRequest with its message)."""
     raw = (request.POST.get(name) or "").strip()
     if not _ID.fullmatch(raw):
-        raise BadRequest(_("The form field %(field)s must be a row number.") % {"field": name})
+        raise BadRequest(_("The form field %(field)s must be a whole number.") % {"field": name})
     return int(raw)
 
 

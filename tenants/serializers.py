@@ -75,3 +75,10 @@ class ApiKeyCreatedSerializer(ApiKeySerializer):
 
     class Meta(ApiKeySerializer.Meta):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class PrivacySettingsSerializer(serializers.Serializer):
+    retention_days = serializers.IntegerField(
+        allow_null=True, min_value=1, max_value=3650,
+        help_text="Visitor data older than this many days is deleted daily; null keeps it.",
+    )

@@ -78,6 +78,20 @@ def sign_up(*, email: str, password: str, business_name: str, full_name: str = "
     return user, create_tenant(name=business_name, owner=user)
 
 
+MAX_RETENTION_DAYS = 3650
+
+
+def set_retention(*, actor: Membership, days: int | None) -> Tenant:
+    """How many days visitor data is kept (None: until deleted by hand); the purge itself
+    is chat's (chat.services.privacy.purge_expired_data, daily)."""
+    check_admin(actor)
+    if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+        raise ServiceError(_("Keep visitor data between 1 and %(max)s days.") % {"max": MAX_RETENTION_DAYS})
+    Tenant.objects.filter(pk=actor.tenant_id).update(retention_days=days)
+    actor.tenant.retention_days = days
+    return actor.tenant
+
+
 # --- members and invitations ----------------------------------------------------------
 
 

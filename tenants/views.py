@@ -232,6 +232,9 @@ class SettingsView(TenantPortalView):
             result = self.run_service(request, lambda: services.create_api_key(actor=actor, name=post.get("name", "")))
             if result:
                 messages.success(request, _("API key (shown once): %(key)s") % {"key": result[1]})
+        elif op == "retention":
+            days = posted_id(request, "retention_days") if post.get("retention_days", "").strip() else None
+            self.run_service(request, lambda: services.set_retention(actor=actor, days=days), _("Retention saved."))
         elif op == "revoke_api_key":
             self.run_service(
                 request,

@@ -8,6 +8,7 @@
 - labels: conversation labels and canned responses
 - feedback: CSAT and thumbs on bot messages
 - presence: read receipts, typing, agent presence
+- privacy: visitor data deletion, retention purge (export is a read: chat.selectors)
 - bot: persisting the bot's result (chat.tasks.respond)
 - common: the shared plumbing (seq allocation, fan-out, reporting events, lookups)
 
@@ -38,6 +39,7 @@ from chat.services.presence import (
     visitor_read,
     visitor_typing,
 )
+from chat.services.privacy import forget_contact, purge_expired_data, purge_tenant_data
 from chat.services.visitors import (
     VISITOR_TOKEN_SALT,
     check_identity_hash,
@@ -48,6 +50,9 @@ from chat.services.visitors import (
 from tenants.errors import ServiceError
 
 __all__ = [
+    "forget_contact",
+    "purge_expired_data",
+    "purge_tenant_data",
     "CLIENT_MSG_ID_RE",
     "Posted",
     "VISITOR_TOKEN_SALT",

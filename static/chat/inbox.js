@@ -154,6 +154,10 @@
     row("Language", ct.language);
     Object.keys(ct.attributes || {}).forEach(function (k) { row(k, ct.attributes[k]); });
     if (c.handoff_reason) row("Handoff", c.handoff_reason);
+    if (cfg.contacts && ct.id) {
+      var link = el("a", null, T.visitor_page || "Visitor data"); link.href = cfg.contacts + ct.id + "/";
+      dl.appendChild(el("dt", null, T.privacy || "Privacy")); var dd = el("dd"); dd.appendChild(link); dl.appendChild(dd);
+    }
     var box = $("labels"); box.textContent = "";
     var on = {}; (c.labels || []).forEach(function (l) { on[l.id] = true; });
     state.labels.forEach(function (l) {

@@ -22,6 +22,14 @@ def _canned(team):
     return {"pk": canned.pk}, [canned.text]
 
 
+def _contact(team):
+    widget, _secret = tenant_services.create_widget(actor=team.owner, name=f"privacy-{team.tenant.slug}", allowed_origins="https://x.example")
+    contact = services.resolve_visitor(widget=widget, name=f"Private visitor {team.tenant.slug}")
+    services.set_contact_email(contact=contact, email=f"visitor@{team.tenant.slug}.example.org")
+    services.send_visitor_message(contact=contact, body=f"my secret order of {team.tenant.slug}", client_msg_id="iso-p1")
+    return {"pk": contact.pk}, [contact.name, f"visitor@{team.tenant.slug}.example.org", f"my secret order of {team.tenant.slug}"]
+
+
 def _list_markers(fn):
     return lambda team: fn(team)[1]
 
@@ -29,6 +37,10 @@ def _list_markers(fn):
 POST_ONLY = ("GET", "POST")
 
 CASES = {
+    "chat:contact": Case(setup=_contact, methods=("GET", "POST")),
+    "chat:contact-export": Case(setup=_contact, methods=("GET",)),
+    "contact-detail": Case(setup=_contact),
+    "contact-export": Case(setup=_contact),
     "chat:inbox": Case(setup=no_kwargs(_list_markers(_conversation)), methods=("GET",)),
     "chat:canned": Case(setup=no_kwargs(lambda team: _canned(team)[1] + _label(team)[1]), methods=("GET", "POST")),
     "conversation-list": Case(setup=no_kwargs(_list_markers(_conversation))),

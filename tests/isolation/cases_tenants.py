@@ -39,4 +39,5 @@ CASES = {
     "widget-rotate-secret": Case(setup=_widget),
     "api-key-list": Case(setup=no_kwargs(lambda team: _api_key(team)[1]), body={"name": "k"}),
     "api-key-detail": Case(setup=_api_key),
+    "privacy-settings": Case(setup=no_kwargs(), body={"retention_days": 30}),
 }
