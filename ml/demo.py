@@ -60,6 +60,64 @@ DEMO_ARTICLES = [
     },
 ]
 
+# The same shop policies in Chinese (language "zh"): Chinese questions are answered from
+# these and cite them (MiniLM has almost no Chinese vocabulary, so BM25 over CJK bigrams
+# finds them; see ml.retrieval.LANGUAGE_BM25_WEIGHTS).
+DEMO_ARTICLES_ZH = [
+    {
+        "title": "退货和退款",
+        "tags": ["returns", "refunds"],
+        "language": "zh",
+        "body": (
+            "# 退货和退款\n\n"
+            "收到商品后 30 天内可以申请退货。商品必须未使用，并保留原包装。\n\n"
+            "如需退货，请在您的账户中打开订单，选择“退货”。我们会通过电子邮件发送预付费退货标签。\n\n"
+            "## 退款\n\n"
+            "我们收到退回的商品后，会在 5 个工作日内原路退款。只有当商品到货时已损坏或发错货时，运费才予以退还。"
+        ),
+    },
+    {
+        "title": "配送时间和运费",
+        "tags": ["shipping", "delivery"],
+        "language": "zh",
+        "body": (
+            "# 配送\n\n"
+            "标准配送需要 3 到 5 个工作日，运费 4.99 美元。订单满 50 美元免运费。\n\n"
+            "加急配送需要 1 到 2 个工作日，运费 12.99 美元。\n\n"
+            "我们配送到美国、加拿大和欧盟。订单从仓库发出后，您会通过电子邮件收到物流跟踪链接。"
+        ),
+    },
+    {
+        "title": "付款方式",
+        "tags": ["payment", "billing"],
+        "language": "zh",
+        "body": (
+            "# 付款方式\n\n"
+            "我们接受 Visa、Mastercard、American Express、PayPal 和 Apple Pay。\n\n"
+            "订单发货时才会从您的银行卡扣款，下单时不扣款。我们不会保存您的完整卡号。"
+        ),
+    },
+    {
+        "title": "保修",
+        "tags": ["warranty", "repairs"],
+        "language": "zh",
+        "body": (
+            "# 保修\n\n"
+            "所有电子产品都享有 2 年制造缺陷保修。保修不包括意外损坏或进水损坏。\n\n"
+            "如需申请保修，请联系我们并提供订单号和故障照片。"
+        ),
+    },
+    {
+        "title": "修改或取消订单",
+        "tags": ["orders"],
+        "language": "zh",
+        "body": (
+            "# 修改或取消订单\n\n"
+            "订单发货前都可以取消或修改。请在您的账户中打开订单，选择“取消订单”。订单一旦发货就无法取消，但您可以申请退货。"
+        ),
+    },
+]
+
 DEMO_INTENTS = [
     {
         "name": "order_status",

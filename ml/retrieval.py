@@ -244,8 +244,15 @@ class HybridIndex:
         return len(self.chunks)
 
     def search(self, query: str, query_vec: np.ndarray | None, k: int = 5, *,
-               fusion: Fusion | None = None, candidates: int = 100) -> list[Hit]:
-        """Top-``k`` chunks for ``query``; ``query_vec=None`` means BM25 only."""
+               fusion: Fusion | None = None, candidates: int = 100, bm25_weight: float | None = None,
+               leaders: dict[str, str] | None = None) -> list[Hit]:
+        """Top-``k`` chunks for ``query``; ``query_vec=None`` means BM25 only.
+
+        ``bm25_weight`` overrides the index's mix weight for this query (per-language
+        fusion, see ``bm25_weight_for``); ``leaders``, when given, receives the article
+        each component alone ranks first ("bm25", "dense") so callers can tell whether
+        the two agree.
+        """
         n = len(self.chunks)
         if n == 0 or k <= 0:
             return []
@@ -255,6 +262,10 @@ class HybridIndex:
             dense = self.embeddings @ qv
         else:
             dense = np.zeros(n, dtype=np.float32)
+        if leaders is not None:
+            leaders["bm25"] = self.chunks[int(np.argmax(bm))].article_id if float(bm.max()) > 0 else ""
+            leaders["dense"] = self.chunks[int(np.argmax(dense))].article_id if query_vec is not None else ""
+        weight = self.bm25_weight if bm25_weight is None else float(bm25_weight)
         fusion = fusion or self.fusion
         if fusion == "rrf":
             fused = np.zeros(n, dtype=np.float32)
@@ -266,7 +277,7 @@ class HybridIndex:
         else:
             bmax = float(bm.max())
             bnorm = bm / bmax if bmax > 0 else bm
-            fused = ((dense + self.bm25_weight * bnorm) / (1.0 + self.bm25_weight)).astype(np.float32)
+            fused = ((dense + weight * bnorm) / (1.0 + weight)).astype(np.float32)
         top = _top(fused, min(k, n))
         return [Hit(chunk_id=self.chunks[i].id, article_id=self.chunks[i].article_id,
                     score=float(fused[i]), bm25=float(bm[i]), dense=float(dense[i]),
@@ -301,6 +312,17 @@ class HybridIndex:
         return obj
 
 
+# BM25 weight in the score mix per query language, chosen on data by ``ml.bench.answer``
+# (per-language retrieval table). MiniLM has almost no Chinese vocabulary: Chinese
+# sentences get near-identical vectors, so for Chinese the CJK-bigram BM25 must lead.
+LANGUAGE_BM25_WEIGHTS: dict[str, float] = {"en": 0.1, "zh": 0.5}
+
+
+def bm25_weight_for(language: str | None, default: float | None = None) -> float | None:
+    """The mix weight for a query in ``language`` (``default`` for languages not measured)."""
+    return LANGUAGE_BM25_WEIGHTS.get((language or "").split("-")[0].lower(), default)
+
+
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k largest scores, best first (argpartition: O(n))."""
     if k >= len(scores):
@@ -310,4 +332,5 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 
-__all__ = ["BM25", "Chunk", "Hit", "HybridIndex", "chunk_articles", "chunk_markdown"]
+__all__ = ["BM25", "LANGUAGE_BM25_WEIGHTS", "Chunk", "Hit", "HybridIndex", "bm25_weight_for", "chunk_articles",
+           "chunk_markdown"]

@@ -1,1 +1,2 @@
-"""Answering: grounding checks, prompts, and the answer pipeline."""
+"""Answering: the answer step of a bot turn (``answer``), its answer-or-abstain model
+(``answerability``), grounding checks (``grounding``) and human-request detection (``policy``)."""

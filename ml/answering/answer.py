@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,14 +34,41 @@ INJECTION_RE = re.compile(
 NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
 
+@dataclass(frozen=True)
+class AnswerSettings:
+    """Every number the answer step uses. Each can be overridden by the tenant's AI policy
+    under the same key (``AnswerSettings.from_policy``)."""
+
+    top_k: int = 5                    # chunks retrieved
+    evidence_chunks: int = 3          # of those, chunks whose sentences become evidence
+    min_dense: float = 0.3            # a chunk further than this (cosine) is never evidence
+    neighbour_gap: float = 0.12       # the next sentence joins the extractive answer within this gap
+    min_support: float = 0.6          # every answer sentence needs this much support in the evidence
+    min_relevance: float = 0.35       # the answer must be at least this close to the question
+    min_sentence_sim: float = 0.42    # without an answerability model: closest evidence sentence needed
+    llm_below_relevance: float = 0.6  # the LLM runs only when the extractive answer is less relevant
+    llm_max_new_tokens: int = 80
+    answerability_threshold: float | None = None  # None: the model's own (chosen on dev data)
+    use_answerability: bool = True
+
+    @classmethod
+    def from_policy(cls, policy: dict[str, Any]) -> AnswerSettings:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in (policy or {}).items() if k in known and v is not None})
+
+
 @dataclass
 class AnswerOutcome:
-    """What the answer step found: an answer with citations, or why there is none."""
+    """What the answer step found: an answer with citations (already streamed when
+    ``streamed``), or why there is none (``reason`` is a code the agent can act on)."""
 
     answered: bool
     why: str
     text: str = ""
     citations: list[dict[str, Any]] = field(default_factory=list)
+    streamed: bool = False
+    reason: str = ""
+    features: dict[str, float] = field(default_factory=dict)
 
 
 # --- grounding ------------------------------------------------------------------------------------
@@ -56,19 +84,19 @@ def unsupported_numbers(candidate: str, evidence: str) -> set[str]:
 
 
 def clean_evidence(text: str) -> tuple[str, list[str]]:
-    """Drop sentences that instruct the assistant (prompt injection planted in knowledge)."""
-    from ml.answering.grounding import sanitize_evidence
+    """Drop sentences that instruct the assistant (prompt injection planted in knowledge):
+    knowledge is untrusted data (``ml.answering.untrusted``)."""
+    from ml.answering.untrusted import split_untrusted
 
-    text, dropped = sanitize_evidence(text)
-    kept: list[str] = []
-    for sentence in split_sentences(text):
-        (dropped if INJECTION_RE.search(sentence) else kept).append(sentence)
-    return " ".join(kept), dropped
+    return split_untrusted(text)
 
 
 def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs: np.ndarray,
-                    question_vec: np.ndarray) -> dict[str, Any]:
-    """Support of each candidate sentence in the evidence; numbers; relevance to the question."""
+                    question_vec: np.ndarray, *, cfg: AnswerSettings | None = None,
+                    check_relevance: bool = True) -> dict[str, Any]:
+    """Support of each candidate sentence in the evidence; numbers; relevance to the question
+    (``check_relevance=False`` for a later sentence of an answer whose first one was relevant)."""
+    cfg = cfg or AnswerSettings()
     sentences = split_sentences(candidate) or [candidate]
     reasons: list[str] = []
     evidence_text = " ".join(evidence_sentences)
@@ -78,7 +106,10 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
     from ml.answering.grounding import hard_violations
 
     reasons += [r for r in hard_violations(candidate, evidence_text) if not r.startswith("unsupported_number")]
-    if INJECTION_RE.search(candidate):
+    from ml.answering.untrusted import is_instruction, unsupported_claims
+
+    reasons += unsupported_claims(candidate, evidence_sentences)  # codes, amounts, prizes, commitments
+    if INJECTION_RE.search(candidate) or any(is_instruction(s) for s in sentences):
         reasons.append("contains an instruction-like sentence")
     if not candidate.strip() or re.search(r"\b(i don't know|i do not know|not sure|cannot answer)\b", candidate, re.I):
         reasons.append("abstains")
@@ -88,11 +119,11 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
     lexical = [len(set(tokenize(s)) & ev_tokens) / max(1, len(set(tokenize(s)))) for s in sentences]
     support = [max(float(a), float(b)) for a, b in zip(support_each, lexical, strict=False)]
     weakest = min(support) if support else 0.0
-    if weakest < 0.6:
+    if weakest < cfg.min_support:
         reasons.append(f"a sentence is not supported by the evidence ({weakest:.2f})")
     answer_vec = encode([candidate])[0]
     relevance = float(answer_vec @ question_vec)
-    if relevance < 0.35:
+    if check_relevance and relevance < cfg.min_relevance:
         reasons.append(f"not relevant to the question ({relevance:.2f})")
     return {"support": round(weakest, 4), "relevance": round(relevance, 4),
             "score": round(0.5 * weakest + 0.5 * relevance, 4), "passed": not reasons, "reasons": reasons}
@@ -101,79 +132,225 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
 # --- the answer step ------------------------------------------------------------------------------
 
 
-def answer_turn(*, state: TenantState, query: str, qvec: np.ndarray, language_ok: bool,
-                explanation: dict[str, Any], timings: dict[str, float]) -> AnswerOutcome:
-    """Retrieve, build candidates (extractive and, when allowed, generated), keep the best
-    grounded one. Fills ``explanation`` (sources, candidates) and ``timings`` as it goes."""
-    policy = state.policy
+@dataclass
+class Evidence:
+    """Sentences of the best chunks (instruction-like ones removed) and their vectors."""
+
+    article_ids: list[str]
+    sentences: list[str]
+    vecs: np.ndarray
+
+
+def _retrieve(state: TenantState, query: str, qvec: np.ndarray, language: str, filter_language: bool,
+              cfg: AnswerSettings, explanation: dict[str, Any], timings: dict[str, float]
+              ) -> tuple[list[Any], dict[str, str]]:
+    """Hits for the query with the fusion weight of its language; when the tenant has
+    articles in the visitor's language, only those."""
+    from ml.retrieval import bm25_weight_for
+
     t = time.perf_counter()
-    hits = state.index.search(query, qvec, k=5) if state.index is not None else []
+    leaders: dict[str, str] = {}
+    weight = bm25_weight_for(language)
+    wide = cfg.top_k * 4 if filter_language else cfg.top_k
+    hits = state.index.search(query, qvec, k=wide, bm25_weight=weight, leaders=leaders) \
+        if state.index is not None else []
+    if filter_language:
+        hits = [h for h in hits if _article_language(state, h.article_id) == language]
+    hits = hits[:cfg.top_k]
     timings["retrieval_ms"] = (time.perf_counter() - t) * 1000
     explanation["sources"] = [
         {"article_id": int(h.article_id), "title": h.title, "chunk_id": h.chunk_id, "score": round(h.score, 4),
          "dense": round(h.dense, 4), "bm25": round(h.bm25, 4)} for h in hits
     ]
-    good = [h for h in hits if h.dense >= 0.3][:3]
-    if not good:
-        return AnswerOutcome(False, "No knowledge article is close enough to the question.")
+    explanation["retrieval"] = {"bm25_weight": weight, "leaders": leaders, "language_filter": filter_language}
+    return hits, leaders
 
-    # Evidence: sentences of the best chunks, without instruction-like sentences.
-    evidence: list[tuple[str, str]] = []  # (article_id, sentence)
+
+def _article_language(state: TenantState, article_id: str) -> str:
+    return str((state.articles.get(str(article_id)) or {}).get("language") or "en").split("-")[0].lower()
+
+
+def _has_language(state: TenantState, language: str) -> bool:
+    return any(_article_language(state, aid) == language for aid in state.articles)
+
+
+def _evidence(hits: list[Any], explanation: dict[str, Any]) -> Evidence:
+    article_ids: list[str] = []
+    sentences: list[str] = []
     dropped: list[str] = []
-    for h in good:
+    for h in hits:
         body = h.text.split("\n\n", 1)[1] if h.text.startswith(h.title) and "\n\n" in h.text else h.text
         cleaned, bad = clean_evidence(body)
         dropped += bad
-        evidence += [(h.article_id, s) for s in split_sentences(cleaned)]
+        for sentence in split_sentences(cleaned):
+            article_ids.append(h.article_id)
+            sentences.append(sentence)
     if dropped:
         explanation["ignored_instructions"] = dropped
-    if not evidence:
-        return AnswerOutcome(False, "The matching knowledge has no usable sentences.")
-    ev_sentences = [s for _a, s in evidence]
-    ev_vecs = encode(ev_sentences)
-    sims = ev_vecs @ qvec
+    return Evidence(article_ids, sentences, encode(sentences) if sentences else np.zeros((0, 1), np.float32))
 
-    candidates: list[dict[str, Any]] = []
-    # Extractive candidate: the best sentence, plus its neighbour when it is relevant too.
+
+def _extractive(evidence: Evidence, qvec: np.ndarray, cfg: AnswerSettings) -> tuple[dict[str, Any], float]:
+    """The best evidence sentence (plus its neighbour when it is relevant too), scored."""
+    sims = evidence.vecs @ qvec
     best = int(np.argmax(sims))
     picked = [best]
-    if best + 1 < len(evidence) and evidence[best + 1][0] == evidence[best][0] and sims[best + 1] >= sims[best] - 0.12:
+    if (best + 1 < len(evidence.sentences) and evidence.article_ids[best + 1] == evidence.article_ids[best]
+            and sims[best + 1] >= sims[best] - cfg.neighbour_gap):
         picked.append(best + 1)
-    extractive = " ".join(ev_sentences[i] for i in picked)
-    candidates.append({"kind": "extractive", "text": extractive, "article_ids": [evidence[best][0]],
-                       **score_candidate(extractive, ev_sentences, ev_vecs, qvec)})
-    if float(sims[best]) < 0.42:  # no evidence sentence is close to the question: do not spend the LLM
-        explanation["candidates"] = candidates
-        return AnswerOutcome(False, "No knowledge sentence is close enough to the question.")
-    # Generated candidate (LLM over the same evidence), only in a language the model handles.
-    if policy["use_generator"] and language_ok:
-        generated = generate(policy, query, good, evidence, timings)
-        if generated is not None:
-            gen_text, gen_error = generated
-            if gen_error:
-                explanation["generator_error"] = gen_error
-            elif gen_text:
-                candidates.append({"kind": "generated", "text": gen_text,
-                                   "article_ids": sorted({a for a, _s in evidence}),
-                                   **score_candidate(gen_text, ev_sentences, ev_vecs, qvec)})
+    text = " ".join(evidence.sentences[i] for i in picked)
+    scored = score_candidate(text, evidence.sentences, evidence.vecs, qvec, cfg=cfg)
+    return {"kind": "extractive", "text": text, "article_ids": [evidence.article_ids[best]], **scored}, \
+        float(sims[best])
+
+
+def turn_features(*, hits: list[Any], leaders: dict[str, str], query: str, intent_confidence: float,
+                  best_sentence_sim: float, extractive: dict[str, Any], language_match: bool) -> dict[str, float]:
+    """The answerability features (``ml.answering.answerability.FEATURES``) of one turn."""
+    top = hits[0]
+    other = next((h for h in hits[1:] if h.article_id != top.article_id), None)
+    q_tokens = set(tokenize(query))
+    coverage = len(q_tokens & set(tokenize(f"{top.title}\n{top.text}"))) / max(1, len(q_tokens))
+    return {"top_score": float(top.score), "top_dense": float(top.dense),
+            "margin": float(top.score - other.score) if other is not None else float(top.score),
+            "agreement": float(bool(leaders.get("bm25")) and leaders.get("bm25") == leaders.get("dense")),
+            "coverage": float(coverage), "intent_confidence": float(intent_confidence or 0.0),
+            "best_sentence_sim": float(best_sentence_sim), "support": float(extractive["support"]),
+            "relevance": float(extractive["relevance"]), "passed": float(bool(extractive["passed"])),
+            "language_match": float(language_match)}
+
+
+def _answerable(features: dict[str, float], extractive: dict[str, Any], cfg: AnswerSettings
+                ) -> tuple[bool, str, float | None]:
+    """(answer?, why not, probability). The calibrated model when there is one; else the
+    grounding rules and ``min_sentence_sim``."""
+    from ml.answering.answerability import default_model
+
+    model = default_model() if cfg.use_answerability else None
+    if model is None:
+        if features["best_sentence_sim"] < cfg.min_sentence_sim:
+            return False, "No knowledge sentence is close enough to the question.", None
+        return True, "", None
+    p = model.probability(features)
+    threshold = model.threshold if cfg.answerability_threshold is None else float(cfg.answerability_threshold)
+    if p < threshold:
+        return False, f"The knowledge probably does not answer this (answerability {p:.2f} < {threshold:.2f}).", p
+    return True, "", p
+
+
+def answer_turn(*, state: TenantState, query: str, qvec: np.ndarray, language: str, language_ok: bool,
+                intent_confidence: float, explanation: dict[str, Any], timings: dict[str, float],
+                on_token: Callable[[str], None] | None = None) -> AnswerOutcome:
+    """Retrieve, build the extractive candidate, decide answer-or-abstain (calibrated),
+    then send the extractive answer at once, or the LLM's answer sentence by sentence as
+    each sentence passes the grounding checks. Fills ``explanation`` and ``timings``."""
+    cfg = AnswerSettings.from_policy(state.policy)
+    t_start = time.perf_counter()
+    language = (language or "und").split("-")[0].lower()
+    filter_language = language_ok and language != "und" and state.index is not None
+    if filter_language and not _has_language(state, language):
+        return AnswerOutcome(False, f"The knowledge base has no article in {language}.",
+                             reason="no_knowledge_in_language")
+    hits, leaders = _retrieve(state, query, qvec, language, filter_language, cfg, explanation, timings)
+    good = [h for h in hits if h.dense >= cfg.min_dense][:cfg.evidence_chunks]
+    if not good:
+        return AnswerOutcome(False, "No knowledge article is close enough to the question.", reason="no_match")
+    evidence = _evidence(good, explanation)
+    if not evidence.sentences:
+        return AnswerOutcome(False, "The matching knowledge has no usable sentences.", reason="no_match")
+    extractive, best_sim = _extractive(evidence, qvec, cfg)
+    candidates = [extractive]
     explanation["candidates"] = candidates
-    passing = [c for c in candidates if c["passed"]]
-    if not passing:
-        return AnswerOutcome(False, "No candidate answer is both relevant and supported by the knowledge.")
-    chosen = max(passing, key=lambda c: c["score"] + (0.02 if c["kind"] == "generated" else 0.0))
-    chosen["chosen"] = True
-    article_ids = chosen["article_ids"] if chosen["kind"] == "extractive" else [good[0].article_id]
+    features = turn_features(hits=hits, leaders=leaders, query=query, intent_confidence=intent_confidence,
+                             best_sentence_sim=best_sim, extractive=extractive,
+                             language_match=_article_language(state, extractive["article_ids"][0]) == language
+                             or language == "und")
+    ok, why_not, probability = _answerable(features, extractive, cfg)
+    explanation["answerability"] = {"features": {k: round(v, 4) for k, v in features.items()},
+                                    "probability": None if probability is None else round(probability, 4),
+                                    "answer": ok}
+    timings["decide_ms"] = (time.perf_counter() - t_start) * 1000
+    if not ok:
+        return AnswerOutcome(False, why_not, reason="not_answerable", features=features)
+    llm_can_win = (bool(state.policy.get("use_generator")) and language_ok
+                   and (not extractive["passed"] or extractive["relevance"] < cfg.llm_below_relevance))
+    if llm_can_win:
+        outcome = _generated_answer(state, query, qvec, good, evidence, extractive, cfg, explanation, timings,
+                                    on_token, t_start)
+        if outcome is not None:
+            outcome.features = features
+            return outcome
+    if not extractive["passed"]:
+        return AnswerOutcome(False, "No candidate answer is both relevant and supported by the knowledge.",
+                             reason="not_grounded", features=features)
+    extractive["chosen"] = True
+    _send(on_token, [extractive["text"]], timings, t_start)
+    return AnswerOutcome(True, f"Extractive answer supported by the knowledge (score {extractive['score']}).",
+                         extractive["text"], _citations(state, extractive["article_ids"]), streamed=on_token is not None,
+                         features=features)
+
+
+def _send(on_token: Callable[[str], None] | None, sentences: list[str], timings: dict[str, float],
+          t_start: float, *, first: bool = True) -> None:
+    if on_token is None:
+        return
+    for i, sentence in enumerate(sentences):
+        if "first_visible_ms" not in timings:
+            timings["first_visible_ms"] = (time.perf_counter() - t_start) * 1000
+        on_token(sentence if first and i == 0 else " " + sentence)
+
+
+def _citations(state: TenantState, article_ids: list[str]) -> list[dict[str, Any]]:
     citations = []
     for aid in article_ids:
         art = state.articles.get(str(aid))
         if art:
             citations.append({"article_id": art["id"], "title": art["title"], "url": art["url"]})
-    return AnswerOutcome(True, f"{chosen['kind'].capitalize()} answer supported by the knowledge "
-                               f"(score {chosen['score']}).", chosen["text"], citations)
+    return citations
 
 
-def generate(policy: dict[str, Any], query: str, hits: list[Any], evidence: list[tuple[str, str]],
-             timings: dict[str, float]) -> tuple[str, str | None] | None:
+def _generated_answer(state: TenantState, query: str, qvec: np.ndarray, good: list[Any], evidence: Evidence,
+                      extractive: dict[str, Any], cfg: AnswerSettings, explanation: dict[str, Any],
+                      timings: dict[str, float], on_token: Callable[[str], None] | None,
+                      t_start: float) -> AnswerOutcome | None:
+    """Stream the LLM's answer sentence by sentence, each released only once it passes the
+    grounding checks; stop at the first sentence that does not. None: nothing released
+    (the caller falls back to the extractive candidate or abstains)."""
+    released: list[str] = []
+    rejected: list[dict[str, Any]] = []
+
+    def accept(sentence: str) -> bool:
+        checked = score_candidate(sentence, evidence.sentences, evidence.vecs, qvec, cfg=cfg,
+                                  check_relevance=not released)
+        if not checked["passed"]:
+            rejected.append({"sentence": sentence, **checked})
+            return False
+        _send(on_token, [sentence], timings, t_start, first=not released)
+        released.append(sentence)
+        return True
+
+    error = generate(state.policy, query, [(a, s) for a, s in zip(evidence.article_ids, evidence.sentences,
+                                                                    strict=False)],
+                     timings, cfg=cfg, on_sentence=accept)
+    candidate: dict[str, Any] = {"kind": "generated", "text": " ".join(released), "article_ids": [good[0].article_id],
+                 "passed": bool(released), "rejected_sentences": rejected}
+    explanation["candidates"].append(candidate)
+    if error:
+        explanation["generator_error"] = error
+    if not released:
+        return None
+    candidate["chosen"] = True
+    return AnswerOutcome(True, f"Generated answer, {len(released)} sentence(s) each supported by the knowledge.",
+                         candidate["text"], _citations(state, [good[0].article_id]), streamed=on_token is not None)
+
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])(\s+|$)|(?<=[。！？])(\s*)")
+
+
+def generate(policy: dict[str, Any], query: str, evidence: list[tuple[str, str]], timings: dict[str, float], *,
+             cfg: AnswerSettings, on_sentence: Callable[[str], bool]) -> str | None:
+    """Run the generator over the evidence, handing each complete sentence to
+    ``on_sentence``; stops when it returns False. Returns an error text or None."""
     from django.conf import settings
 
     from ml.backends.generation import GenerationError, get_generator
@@ -183,27 +360,54 @@ def generate(policy: dict[str, Any], query: str, hits: list[Any], evidence: list
     if kind == "openai":
         opts = {"base_url": settings.KEFU_GENERATOR_URL, "model": settings.KEFU_GENERATOR_MODEL or None,
                 "timeout": float(settings.KEFU_GENERATOR_TIMEOUT_S)}
-    blocks = "\n".join(f"<evidence id=\"{a}\">{s}</evidence>" for a, s in evidence[:8])
-    system = (f"{policy['persona']}\n{policy['guardrails']}\n"
-              "Answer the customer's question in one or two short sentences using ONLY the evidence. "
-              "Do not add numbers, dates, prices or promises that are not in the evidence. "
-              "If the evidence does not answer the question, reply exactly: I don't know.")
-    messages = [{"role": "system", "content": system},
-                {"role": "user", "content": f"Evidence:\n{blocks}\n\nQuestion: {query}"}]
+    messages = prompt_messages(policy, query, evidence)
     t = time.perf_counter()
+    buffer = ""
     try:
         generator = get_generator(kind, **opts)
         timings["generator_load_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        pieces: list[str] = []
-        first: float | None = None
-        for piece in generator.stream(messages, max_new_tokens=80, temperature=0.0):
-            if first is None:
-                first = time.perf_counter()
-                timings["first_token_ms"] = (first - t) * 1000
-            pieces.append(piece)
-        timings["generation_ms"] = (time.perf_counter() - t) * 1000
-        return "".join(pieces).strip(), None
+        stream = generator.stream(messages, max_new_tokens=cfg.llm_max_new_tokens, temperature=0.0)
+        try:
+            for piece in stream:
+                if "first_token_ms" not in timings:
+                    timings["first_token_ms"] = (time.perf_counter() - t) * 1000
+                buffer += piece
+                *complete, buffer = _split_complete(buffer)
+                if not all(on_sentence(s) for s in complete):
+                    return None
+            if buffer.strip():
+                on_sentence(buffer.strip())
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+            timings["generation_ms"] = (time.perf_counter() - t) * 1000
+        return None
     except GenerationError as exc:
         logger.warning("generator failed: %s", exc)
-        return "", str(exc)
+        return str(exc)
+
+
+def prompt_messages(policy: dict[str, Any], query: str, evidence: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The generator's prompt: persona and guardrails, the evidence blocks, the question."""
+    blocks = "\n".join(f"<evidence id=\"{a}\">{s}</evidence>" for a, s in evidence[:8])
+    system = (f"{policy.get('persona', '')}\n{policy.get('guardrails', '')}\n"
+              "Answer the customer's question in one or two short sentences using ONLY the evidence. "
+              "Do not add numbers, dates, prices or promises that are not in the evidence. "
+              "If the evidence does not answer the question, reply exactly: I don't know.")
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": f"Evidence:\n{blocks}\n\nQuestion: {query}"}]
+
+
+def _split_complete(text: str) -> list[str]:
+    """[complete sentences..., rest]: a sentence is complete once its end mark is followed
+    by whitespace (so "1.5" or "e.g." mid-stream is not cut)."""
+    parts: list[str] = []
+    start = 0
+    for m in _SENTENCE_END_RE.finditer(text):
+        if m.group(1) is not None and m.end() == len(text) and not m.group(1):
+            break  # a Latin end mark at the very end: wait for the next piece ("1." of "1.5")
+        parts.append(text[start:m.start()].strip())
+        start = m.end()
+    return [p for p in parts if p] + [text[start:]]

@@ -21,7 +21,7 @@ def test_import_is_light():
     import ml.answering.grounding  # noqa: F401
     import ml.answering.policy  # noqa: F401
 
-    code = "import ml.retrieval, ml.answering.pipeline, ml.nlu.intent, ml.backends.generation, sys; " \
+    code = "import ml.retrieval, ml.answering.answer, ml.answering.answerability, ml.nlu.intent, ml.backends.generation, sys; " \
            "print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -53,10 +53,11 @@ class Command(BaseCommand):
 
         existing = set(KnowledgeArticle.objects.for_tenant(tenant).filter(deleted_at__isnull=True)
                        .values_list("title", flat=True))
-        for a in demo.DEMO_ARTICLES:
+        for a in [*demo.DEMO_ARTICLES, *demo.DEMO_ARTICLES_ZH]:
             if a["title"] not in existing:
                 services.create_article(actor=owner, title=str(a["title"]), body=str(a["body"]),
-                                        tags=list(a["tags"]), status=ArticleStatus.PUBLISHED)  # type: ignore[call-overload]
+                                        tags=list(a["tags"]), status=ArticleStatus.PUBLISHED,  # type: ignore[call-overload]
+                                        language=str(a.get("language", "en")))
         intents = set(Intent.objects.for_tenant(tenant).values_list("name", flat=True))
         for i in demo.DEMO_INTENTS:
             if i["name"] not in intents:
