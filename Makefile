@@ -46,6 +46,8 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
+	# Architecture contracts (.importlinter): tenants <- chat/ml, ml never imports chat, chat uses ml.api only.
+	$(VENV)/bin/lint-imports
 
 test: install browser services lint
 	# Main suite: real PostgreSQL, Redis, Celery worker, small real models, Chromium.

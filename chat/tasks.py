@@ -21,8 +21,8 @@ from django.utils.module_loading import import_string
 
 from chat import events, services
 from chat.models import Contact, Conversation, HandledBy, Message, Sender
-from config.dispatch import enqueue
 from ml.api import BotResult, ConversationContext, TurnInfo, check_bot_result, model_error_result
+from tenants.dispatch import enqueue
 
 logger = logging.getLogger(__name__)
 DEFAULT_ANALYZER = "ml.api.analyze_and_reply"
@@ -30,7 +30,7 @@ CONTEXT_TURNS = 20
 
 
 def enqueue_respond(tenant_id: int, message_id: int) -> None:
-    """Enqueue on commit (config.dispatch): ids only, tenant first."""
+    """Enqueue on commit (tenants.dispatch): ids only, tenant first."""
     enqueue(respond, tenant_id, message_id)
 
 

@@ -18,7 +18,6 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.dispatch import enqueue
 from ml.feedback import record_feedback, record_human_answer
 from ml.models import (
     Action,
@@ -36,6 +35,7 @@ from ml.models import (
     RetrainSchedule,
     UnsupportedLanguage,
 )
+from tenants.dispatch import enqueue
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
 from tenants.services import check_admin

@@ -163,8 +163,8 @@ def reap_stale_runs(*, tenant_id: int | None = None) -> int:
 def start_retrain(*, tenant_id: int, trigger: str = "manual") -> TrainingRun | None:
     """Create a queued run and enqueue ``retrain_tenant`` on commit (None when one is
     already active: the DB constraint is the lock)."""
-    from config.dispatch import enqueue
     from ml import tasks
+    from tenants.dispatch import enqueue
 
     reap_stale_runs(tenant_id=tenant_id)
     try:

@@ -8,7 +8,7 @@ import pytest
 from celery import shared_task
 from django.conf import settings
 
-from config.dispatch import enqueue
+from tenants.dispatch import enqueue
 
 pytestmark = [pytest.mark.embedded]
 

@@ -1,4 +1,5 @@
-"""Enqueue a task after the current transaction commits (DESIGN.md conventions).
+"""Enqueue a task after the current transaction commits (DESIGN.md conventions). Lives in
+tenants (the apps' shared base) because apps never import the project package `config`.
 
 In production (`KEFU_TASK_MODE=celery`) the task goes to its Celery queue. In the embedded
 default (`inprocess`) the *same task code* runs in a thread pool inside the server
@@ -36,13 +37,17 @@ def _run_inprocess(task: Task, args: tuple[Any, ...]) -> None:
         close_old_connections()
 
 
+def send(task: Task, *args: Any) -> None:
+    """Send now: to the broker (raises when it is unreachable) or to the in-process pool."""
+    if settings.KEFU_TASK_MODE == "celery":
+        task.apply_async(args=args)
+    else:
+        _pool().submit(_run_inprocess, task, args)
+
+
 def enqueue(task: Task, *args: Any) -> None:
-    """Send now (outside a transaction) or when the surrounding transaction commits."""
+    """Send now (outside a transaction) or when the surrounding transaction commits.
 
-    def send() -> None:
-        if settings.KEFU_TASK_MODE == "celery":
-            task.apply_async(args=args)
-        else:
-            _pool().submit(_run_inprocess, task, args)
-
-    transaction.on_commit(send)
+    Best effort: a broker error after the commit loses the task. Work that must not be lost
+    goes through an outbox row written in the same transaction (chat.services.outbox)."""
+    transaction.on_commit(lambda: send(task, *args))
