@@ -105,7 +105,7 @@ _AMOUNT_RE = re.compile(
     r"|(\d[\d,]*(?:\.\d+)?)\s?(?:usd|eur|gbp|cny|rmb|dollars?|euros?|pounds?|yuan|元|美元|欧元|英镑|块)", re.I)
 PRIZE_TERMS = ("win", "wins", "won", "winner", "winning", "prize", "gift card", "giveaway", "lottery", "sweepstake",
                "reward", "bonus", "jackpot", "中奖", "奖品", "赢", "赠送", "礼品", "免单", "红包")
-_CONTEXT_WINDOW = 4  # content tokens either side of a commitment word that must match its evidence
+_CONTEXT_WINDOW = 4  # tokens looked at around a commitment word for what it is about
 
 
 def _contains(text_lower: str, term: str) -> bool:
@@ -130,14 +130,17 @@ def _stem(token: str) -> str:
 
 
 def _context_tokens(sentence: str, term: str) -> set[str]:
-    """Content tokens near ``term`` in ``sentence`` (the term's own tokens excluded)."""
+    """What the commitment word is about: the content tokens right after it ("free *phone*"),
+    or before it when it ends the clause ("gift wrapping is *free*")."""
     tokens = tokenize(sentence)
     own = set(tokenize(term))
-    positions = [i for i, t in enumerate(tokens) if t in own]
     near: set[str] = set()
-    for i in positions:
-        near |= set(tokens[max(0, i - _CONTEXT_WINDOW): i + _CONTEXT_WINDOW + 1])
-    return {_stem(t) for t in near - own}
+    for i, token in enumerate(tokens):
+        if token not in own:
+            continue
+        after = [t for t in tokens[i + 1: i + 1 + _CONTEXT_WINDOW] if t not in own][:2]
+        near |= set(after or [t for t in tokens[max(0, i - _CONTEXT_WINDOW): i] if t not in own][-3:])
+    return {_stem(t) for t in near}
 
 
 def _commitment_out_of_context(candidate: str, evidence_sentences: list[str], term: str) -> bool:
