@@ -9,6 +9,16 @@ STAMP := $(VENV)/.installed
 # Test services: this machine's PostgreSQL and Redis on loopback (the suite creates its own database).
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/kefu
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
+# With DATABASE_URL/REDIS_URL set, settings refuse to start without a secret key and host
+# names: local runs (tests, benches) get a throwaway key and loopback hosts over plain HTTP.
+export KEFU_SECRET_KEY ?= local-make-runs-only-not-a-production-secret-0123456789abcdef
+export KEFU_ALLOWED_HOSTS ?= 127.0.0.1,localhost,testserver
+export KEFU_SECURE_COOKIES ?= 0
+# What `make test` checks with `manage.py check --deploy`: production settings as platform/env.example sets them.
+DEPLOY_CHECK_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) KEFU_ALLOWED_HOSTS=support.example.com \
+	KEFU_SECRET_KEY=check-deploy-only-5b1f0e9c7a3d2-not-a-real-secret-key-8e6c4a2 KEFU_SECURE_COOKIES=1 \
+	KEFU_SSL_REDIRECT=1 KEFU_HSTS_SECONDS=31536000 KEFU_HSTS_INCLUDE_SUBDOMAINS=1 KEFU_HSTS_PRELOAD=1 \
+	KEFU_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO
 
 .PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard
 
@@ -48,6 +58,8 @@ lint: install
 	$(VENV)/bin/mypy .
 	# Architecture contracts (.importlinter): tenants <- chat/ml, ml never imports chat, chat uses ml.api only.
 	$(VENV)/bin/lint-imports
+	# Django's deployment checks on production settings: no warning allowed.
+	$(DEPLOY_CHECK_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 
 test: install browser services lint
 	# Main suite: real PostgreSQL, Redis, Celery worker, small real models, Chromium.

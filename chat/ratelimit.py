@@ -49,7 +49,7 @@ _memory: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
 
 
 def _prefix() -> str:
-    return str(getattr(settings, "KEFU_RATELIMIT_PREFIX", "kefu:rl:"))
+    return str(settings.KEFU_RATELIMIT_PREFIX)
 
 
 def _client() -> Any:

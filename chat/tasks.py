@@ -35,7 +35,7 @@ def enqueue_respond(tenant_id: int, message_id: int) -> None:
 
 
 def analyzer() -> Callable[..., BotResult]:
-    return import_string(getattr(settings, "KEFU_CHAT_ANALYZER", DEFAULT_ANALYZER))
+    return import_string(settings.KEFU_CHAT_ANALYZER)
 
 
 def build_context(*, tenant_id: int, message_id: int) -> tuple[ConversationContext, int] | None:

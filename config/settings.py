@@ -54,13 +54,36 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("KEFU_DEBUG", False)
+# Embedded (the demo: SQLite, in-memory channel layer, in-process tasks and scheduler) unless
+# DATABASE_URL or REDIS_URL is set. Then this is a deployment, which refuses to start on the
+# demo's hard-coded secret key or without its host names (KEFU_DEBUG=1 lifts that for a
+# developer's machine; the test suite sets both, see tests/pytest_env.py).
+EMBEDDED = not (os.environ.get("DATABASE_URL") or os.environ.get("REDIS_URL"))
 SECRET_KEY = os.environ.get("KEFU_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and not env_bool("KEFU_EMBEDDED", True):
-        raise ImproperlyConfigured("KEFU_SECRET_KEY is required outside the embedded/debug mode")
-    SECRET_KEY = "kefu-embedded-insecure-key-change-me"  # noqa: S105 - embedded demo only
+ALLOWED_HOSTS = env_list("KEFU_ALLOWED_HOSTS")
+if not EMBEDDED and not DEBUG:
+    _missing = [name for name, value in (("KEFU_SECRET_KEY", SECRET_KEY), ("KEFU_ALLOWED_HOSTS", ALLOWED_HOSTS)) if not value]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"{' and '.join(_missing)} must be set when DATABASE_URL or REDIS_URL is (see platform/env.example)"
+        )
+SECRET_KEY = SECRET_KEY or "kefu-embedded-insecure-key-change-me"  # noqa: S105 - embedded demo / debug only
+ALLOWED_HOSTS = ALLOWED_HOSTS or ["127.0.0.1", "localhost", "testserver"]
 
-ALLOWED_HOSTS = env_list("KEFU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# HTTPS. Cookies are Secure by default in a deployment; HSTS, the HTTP->HTTPS redirect and the
+# proxy header are opt-in because they depend on the TLS set-up in front of the server
+# (`make test` runs `check --deploy` with all of them on).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("KEFU_SECURE_COOKIES", not EMBEDDED and not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("KEFU_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = env_int("KEFU_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("KEFU_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("KEFU_HSTS_PRELOAD", False)
+# The header a TLS-terminating proxy sets to "https" (e.g. HTTP_X_FORWARDED_PROTO). Only
+# behind a proxy that always overwrites it: otherwise clients could claim HTTPS.
+_PROXY_SSL_HEADER = os.environ.get("KEFU_PROXY_SSL_HEADER", "")
+if _PROXY_SSL_HEADER and not _PROXY_SSL_HEADER.startswith("HTTP_"):
+    raise ImproperlyConfigured(f"KEFU_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO, got {_PROXY_SSL_HEADER!r}")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
 CSRF_TRUSTED_ORIGINS = env_list("KEFU_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000,http://localhost:8000")
 # The public base URL, used in the widget snippet and citation links.
 PUBLIC_BASE_URL = env_str("KEFU_PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
@@ -116,7 +139,6 @@ TEMPLATES = [
 
 # --- database -------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-EMBEDDED = not DATABASE_URL
 if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://", "sqlite:")):
         raise ImproperlyConfigured(f"DATABASE_URL must be postgresql:// or sqlite:, got {DATABASE_URL!r}")

@@ -175,7 +175,7 @@ def identity_gate(spec: ActionSpec, *, identity: dict[str, str], language: str,
 def _allowed_hosts() -> set[str]:
     from django.conf import settings
 
-    return {h.strip().lower() for h in getattr(settings, "KEFU_ACTION_ALLOWED_HOSTS", []) if h.strip()}
+    return {h.strip().lower() for h in settings.KEFU_ACTION_ALLOWED_HOSTS if h.strip()}
 
 
 def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -65,11 +65,11 @@ TRAIN_OPTIONS: dict[str, Any] = {}
 
 def stale_after() -> timedelta:
     """A running run with no heartbeat for this long belongs to a dead worker."""
-    return timedelta(seconds=float(getattr(settings, "KEFU_TRAINING_STALE_S", 90)))
+    return timedelta(seconds=float(settings.KEFU_TRAINING_STALE_S))
 
 
 def queued_stale_after() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "KEFU_TRAINING_QUEUED_STALE_S", 6 * 3600)))
+    return timedelta(seconds=float(settings.KEFU_TRAINING_QUEUED_STALE_S))
 
 
 @functools.lru_cache(maxsize=1)

@@ -24,7 +24,7 @@ def bot_auto_resolve_after() -> timedelta | None:
     settings.KEFU_BOT_AUTO_RESOLVE_AFTER_S (env of the same name), default 24 h; 0 turns
     it off.
     """
-    seconds = int(getattr(settings, "KEFU_BOT_AUTO_RESOLVE_AFTER_S", 24 * 3600))
+    seconds = int(settings.KEFU_BOT_AUTO_RESOLVE_AFTER_S)
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 
