@@ -57,6 +57,9 @@ def build_context(*, tenant_id: int, message_id: int) -> tuple[ConversationConte
         .order_by("-seq")[:CONTEXT_TURNS]
     )
     turns: list[TurnInfo] = [{"role": m.sender, "text": m.body, "sentiment": m.sentiment} for m in reversed(recent)]
+    for turn, m in zip(turns, reversed(recent), strict=True):
+        if m.sender == Sender.BOT:  # what that bot turn did, as data (ml.dialogue.state)
+            turn["state"] = (m.explanation or {}).get("state")
     context: ConversationContext = {
         "id": conv.pk,
         "widget_id": conv.widget_id,
