@@ -75,7 +75,8 @@ class Widget(TenantOwnedModel):
     identity_secret = models.CharField(max_length=64)
     color = models.CharField(max_length=7, default="#2563eb")
     greeting = models.CharField(max_length=300, default="Hi! How can we help?")
-    locale = models.CharField(max_length=10, default="en")
+    # "auto": the widget follows the page's lang / the visitor's browser; "en" or "zh-hans" pins it.
+    locale = models.CharField(max_length=10, default="auto")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

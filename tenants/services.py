@@ -225,7 +225,7 @@ def _validated_widget_fields(
         raise ServiceError(_("Give the widget a name."))
     if not _HEX_COLOUR.match(color):
         raise ServiceError(_("Colour must look like #2563eb."))
-    if locale not in {"en", "zh-hans"}:
+    if locale not in {"auto", "en", "zh-hans"}:
         raise ServiceError(_("Unsupported widget language."))
     return {
         "name": name[:120],
@@ -243,7 +243,7 @@ def create_widget(
     allowed_origins: list[str] | str = "",
     color: str = "#2563eb",
     greeting: str = "Hi! How can we help?",
-    locale: str = "en",
+    locale: str = "auto",
 ) -> tuple[Widget, str]:
     """Returns the widget and its identity secret, which is shown this once only."""
     check_admin(actor)

@@ -199,7 +199,7 @@ class SettingsView(TenantPortalView):
                     allowed_origins=post.get("allowed_origins", ""),
                     color=post.get("color", "#2563eb"),
                     greeting=post.get("greeting", ""),
-                    locale=post.get("locale", "en"),
+                    locale=post.get("locale", "auto"),
                 ),
             )
             if result:
@@ -218,7 +218,7 @@ class SettingsView(TenantPortalView):
                     allowed_origins=post.get("allowed_origins", ""),
                     color=post.get("color", ""),
                     greeting=post.get("greeting", ""),
-                    locale=post.get("locale", "en"),
+                    locale=post.get("locale", "auto"),
                 ),
                 _("Widget saved."),
             )

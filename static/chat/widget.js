@@ -20,7 +20,7 @@
       placeholder: "Write a message…", connecting: "Connecting…", offline: "Reconnecting…", sending: "Sending…",
       queue: "You are number {n} in the queue. An agent will be with you shortly.",
       noagents: "No agents are online right now. Leave your e-mail and we will reply by e-mail.",
-      email: "Your e-mail", save: "Save", saved: "Thanks! We will reply to {e}.", typing: "Agent is typing…",
+      email: "Your e-mail", save: "Save", saved: "Thanks! We will reply to {e}.", typing: "Agent is typing…", botTyping: "Assistant is typing…",
       rate: "How did we do?", comment: "Anything to add? (optional)", thanks: "Thanks for your rating!",
       resolved: "This conversation is resolved. Write again to start a new one.", past: "Past conversations",
       back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
@@ -28,13 +28,24 @@
     "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
       placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
       queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
-      email: "您的邮箱", save: "保存", saved: "谢谢！我们会回复到 {e}。", typing: "客服正在输入…",
+      email: "您的邮箱", save: "保存", saved: "谢谢！我们会回复到 {e}。", typing: "客服正在输入…", botTyping: "智能助手正在输入…",
       rate: "请为本次服务评分", comment: "还有什么想说的？（可选）", thanks: "感谢您的评价！",
       resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
       you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}",
       solved: "问题已解决" }
   };
-  var lang = (document.documentElement.lang || navigator.language || "en").toLowerCase().indexOf("zh") === 0 ? "zh-hans" : "en";
+  // UI language: pinned by the site (data-locale, kefuSettings.locale, or the widget's setting
+  // from the server unless "auto"); else the page's lang; else the first of the visitor's
+  // browser languages we have strings for; else English.
+  function uiLang(code) { code = (code || "").toLowerCase(); return code.indexOf("zh") === 0 ? "zh-hans" : code.indexOf("en") === 0 ? "en" : ""; }
+  function pickLang(pinned) {
+    var choices = [pinned, document.documentElement.lang].concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < choices.length; i++) { var l = uiLang(choices[i]); if (l) return l; }
+    return "en";
+  }
+  var PINNED = script.getAttribute("data-locale") || opts.locale || "";
+  var lang = pickLang(PINNED);
+  var LABELS = [];  // [node, string key, attribute or null for text, vars]
   function t(k, vars) { var s = (STRINGS[lang] || STRINGS.en)[k] || STRINGS.en[k]; for (var v in vars || {}) s = s.replace("{" + v + "}", vars[v]); return s; }
 
   function load(k, d) { try { var v = localStorage.getItem(STORE + k); return v ? JSON.parse(v) : d; } catch (e) { return d; } }
@@ -48,7 +59,7 @@
 
   // --- DOM --------------------------------------------------------------------------
   var host = document.createElement("div");
-  host.setAttribute("data-kefu", "");
+  host.setAttribute("data-kefu", ""); host.setAttribute("lang", lang === "zh-hans" ? "zh-Hans" : "en");
   host.style.cssText = "all:initial;position:fixed;z-index:2147483000;right:0;bottom:0;";
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   var css = ":host{all:initial}*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI','Noto Sans SC',sans-serif}" +
@@ -107,11 +118,12 @@
   var emailBtn = el("button", { "class": "btn", type: "submit" }, t("save"));
   emailBox.appendChild(emailP); emailBox.appendChild(emailIn); emailBox.appendChild(emailBtn);
   var csatBox = el("form", { "class": "box csat" }); csatBox.hidden = true;
-  csatBox.appendChild(el("p", null, t("rate")));
+  var csatP = el("p", null, t("rate")); csatBox.appendChild(csatP);
   var stars = el("div", { "class": "stars", role: "group", "aria-label": t("rate") }); csatBox.appendChild(stars);
   var rating = 0;
   [1, 2, 3, 4, 5].forEach(function (n) {
     var b = el("button", { type: "button", "aria-pressed": "false", "aria-label": t("rateN", { n: n }), "data-rating": n }, String(n) + "★");
+    LABELS.push([b, "rateN", "aria-label", { n: n }]);
     b.addEventListener("click", function () { rating = n; Array.prototype.forEach.call(stars.children, function (x) { x.setAttribute("aria-pressed", +x.dataset.rating === n ? "true" : "false"); }); });
     stars.appendChild(b);
   });
@@ -172,6 +184,20 @@
   // "This solved my problem": one button, under the latest bot answer, while the bot handles
   // an open conversation. It resolves the conversation as the bot (then the CSAT ask).
   var solvedBtn = el("button", { type: "button", "class": "solved" }, t("solved"));
+  // Every fixed label, so a language pinned by the server after the page loaded relabels the UI.
+  LABELS.push([panel, "title", "aria-label"], [humanBtn, "human"], [closeBtn, "close", "aria-label"],
+    [log, "title", "aria-label"], [typingEl, "typing"], [emailP, "noagents"], [emailIn, "email", "aria-label"],
+    [emailIn, "email", "placeholder"], [emailBtn, "save"], [csatP, "rate"], [stars, "rate", "aria-label"],
+    [csatComment, "comment", "aria-label"], [csatComment, "comment", "placeholder"], [csatSend, "send"],
+    [pastBtn, "past"], [input, "placeholder", "aria-label"], [input, "placeholder", "placeholder"], [sendBtn, "send"],
+    [solvedBtn, "solved"]);
+  function setLang(l) {
+    if (!STRINGS[l] || l === lang) return;
+    lang = l; host.setAttribute("lang", l === "zh-hans" ? "zh-Hans" : "en");
+    LABELS.forEach(function (x) { var v = t(x[1], x[3]); if (x[2]) x[0].setAttribute(x[2], v); else x[0].textContent = v; });
+    launch.setAttribute("aria-label", panel.hidden ? t("open") : t("close"));
+    if (!S.widgetName) title.textContent = t("title");
+  }
   solvedBtn.addEventListener("click", function () {
     var li = solvedBtn.parentNode; if (!li || !li.dataset.id) return;
     solvedBtn.disabled = true; send({ type: "solved", message_id: +li.dataset.id });
@@ -246,7 +272,7 @@
       case "ready":
         S.ready = true; S.backoff = 500; S.badTokens = 0; status.textContent = "";
         if (f.token) { S.token = f.token; save("token", f.token); }
-        if (f.widget) { setColor(f.widget.color || S.color); title.textContent = f.widget.name || t("title"); if (f.widget.locale) lang = f.widget.locale; }
+        if (f.widget) { setColor(f.widget.color || S.color); S.widgetName = f.widget.name || ""; title.textContent = f.widget.name || t("title"); if (!PINNED && f.widget.locale && f.widget.locale !== "auto") setLang(f.widget.locale); }
         S.convs = f.conversations || [];
         var known = S.conv && S.convs.some(function (c) { return c.id === S.conv; });
         if (!known) {
@@ -284,7 +310,7 @@
       case "chunk":
         if (f.conversation_id !== S.viewing) break;
         var s = S.streams[f.reply_to];
-        if (!s) { s = bubble({ sender: "bot", body: "" }, "stream"); S.streams[f.reply_to] = s; log.appendChild(s); }
+        if (!s) { s = bubble({ sender: "bot", body: "" }, "stream"); S.streams[f.reply_to] = s; log.appendChild(s); typingEl.hidden = true; }
         s.appendChild(document.createTextNode(f.text)); log.scrollTop = log.scrollHeight;
         break;
       case "stream_cancel":
@@ -292,11 +318,17 @@
         break;
       case "conversation": setConversation(f.conversation); break;
       case "handoff":
+        typingEl.hidden = true;
         if (f.conversation) setConversation(f.conversation);
         if (f.agents_online && f.position) { status.textContent = t("queue", { n: f.position }); emailBox.hidden = true; }
         else if (!f.agents_online) { status.textContent = ""; emailBox.hidden = false; }
         break;
-      case "typing": if (f.side === "agent" && f.conversation_id === S.viewing) { typingEl.hidden = !f.on; } break;
+      case "typing":
+        if ((f.side === "agent" || f.side === "bot") && f.conversation_id === S.viewing) {
+          typingEl.textContent = t(f.side === "bot" ? "botTyping" : "typing"); typingEl.hidden = !f.on;
+          clearTimeout(S.typingTimer); if (f.on) S.typingTimer = setTimeout(function () { typingEl.hidden = true; }, 60000);
+        }
+        break;
       case "read":
         if (f.side === "agent" && f.conversation_id === S.viewing) {
           var old = log.querySelector(".seen"); if (old) old.remove();
