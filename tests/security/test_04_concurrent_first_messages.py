@@ -34,7 +34,8 @@ async def _tabs(url: str) -> tuple[str, list]:
     async with connect(url, origin=ORIGIN) as first:
         await first.send(json.dumps({"type": "hello"}))
         token = (await ws_frames_until(first, "ready"))["token"]
-    tabs = [await connect(url, origin=ORIGIN) for _ in range(TABS)]
+    # max_queue=None: the bot's fan-out to every tab is read, not left blocking the close.
+    tabs = [await connect(url, origin=ORIGIN, max_queue=None) for _ in range(TABS)]
     for ws in tabs:
         await ws.send(json.dumps({"type": "hello", "token": token}))
         assert (await ws_frames_until(ws, "ready"))["conversations"] == []
@@ -45,8 +46,7 @@ async def _all_at_once(tabs: list, cmid_of) -> list[dict]:
     frames = [json.dumps({"type": "message", "client_msg_id": cmid_of(i), "body": "where is my parcel?"}) for i in range(TABS)]
     await asyncio.gather(*(ws.send(f) for ws, f in zip(tabs, frames, strict=True)))
     acks = await asyncio.gather(*(ws_frames_until(ws, "ack") for ws in tabs))
-    for ws in tabs:
-        await ws.close()
+    await asyncio.gather(*(ws.close() for ws in tabs))
     return list(acks)
 
 
