@@ -217,6 +217,12 @@ if KEFU_GENERATOR not in {"local", "openai", "fake"}:
 KEFU_GENERATOR_URL = os.environ.get("KEFU_GENERATOR_URL", "")
 KEFU_GENERATOR_MODEL = os.environ.get("KEFU_GENERATOR_MODEL", "")
 KEFU_GENERATOR_TIMEOUT_S = env_int("KEFU_GENERATOR_TIMEOUT_S", 60)
+# Wall-clock cap of one LLM call inside a bot turn (client side, ml.backends.generation):
+# past it the stream is closed and the extractive answer is used. Well below the analyzer's
+# KEFU_GENERATOR_TIMEOUT_S, so a slow LLM never turns into a silent minute and a handoff.
+KEFU_GENERATOR_DEADLINE_S = float(os.environ.get("KEFU_GENERATOR_DEADLINE_S", "") or 8)
+if not 0 < KEFU_GENERATOR_DEADLINE_S < KEFU_GENERATOR_TIMEOUT_S:
+    raise ImproperlyConfigured("KEFU_GENERATOR_DEADLINE_S must be > 0 and below KEFU_GENERATOR_TIMEOUT_S")
 KEFU_MODEL_DIR = Path(os.environ.get("KEFU_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 # Hosts that actions may call although they are private/loopback (the demo's order API).
 KEFU_ACTION_ALLOWED_HOSTS = env_list("KEFU_ACTION_ALLOWED_HOSTS", "")

@@ -367,7 +367,8 @@ def generate(policy: dict[str, Any], query: str, evidence: list[tuple[str, str]]
         generator = get_generator(kind, **opts)
         timings["generator_load_ms"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        stream = generator.stream(messages, max_new_tokens=cfg.llm_max_new_tokens, temperature=0.0)
+        stream = generator.stream(messages, max_new_tokens=cfg.llm_max_new_tokens, temperature=0.0,
+                                  deadline_s=float(settings.KEFU_GENERATOR_DEADLINE_S))
         try:
             for piece in stream:
                 if "first_token_ms" not in timings:

@@ -9,6 +9,13 @@
 
 All generators raise ``GenerationError`` on failure so callers can hand off with
 reason ``model_error`` instead of crashing.
+
+Every stream is bounded on the client side, whatever the model or server does
+(``StreamBounds``): at most ``max_new_tokens`` pieces are read (a piece of many characters
+counts as several tokens), and nothing is read after ``deadline_s`` seconds: the local
+model's ``generate`` is stopped between tokens, and an HTTP stream's socket is shut down
+at the deadline even while a read is blocked, so the server sees the connection closed
+and no thread keeps reading after the caller has moved on.
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ import importlib.util
 import json
 import os
 import shutil
+import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -35,6 +44,45 @@ class GenerationError(RuntimeError):
     """The backend failed (load error, timeout, HTTP error, injected fault)."""
 
 
+class GenerationDeadline(GenerationError):
+    """The wall-clock cap passed before the stream ended."""
+
+
+# A piece longer than this many characters counts as more than one token (a server that
+# sends a whole novel in one delta does not get past the token cap).
+CHARS_PER_TOKEN_MAX = 16
+SSE_LINE_MAX_BYTES = 64 * 1024
+
+
+class StreamBounds:
+    """The client-side caps of one stream: a token budget and a wall-clock deadline."""
+
+    def __init__(self, max_new_tokens: int, deadline_s: float | None) -> None:
+        self.max_tokens = max(1, int(max_new_tokens))
+        self.deadline = None if deadline_s is None else time.monotonic() + max(0.0, float(deadline_s))
+        self.tokens = 0
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def cap(self, seconds: float) -> float:
+        """``seconds``, or less when the deadline is nearer (for I/O timeouts)."""
+        left = self.remaining()
+        return seconds if left is None else max(0.05, min(seconds, left))
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def check_time(self) -> None:
+        if self.expired():
+            raise GenerationDeadline(f"generation passed its deadline after {self.tokens} tokens")
+
+    def take(self, piece: str) -> bool:
+        """Count a piece; True once the token budget is spent (stop reading after it)."""
+        self.tokens += max(1, -(-len(piece) // CHARS_PER_TOKEN_MAX))
+        return self.tokens >= self.max_tokens
+
+
 @runtime_checkable
 class Generator(Protocol):
     """What the answering pipeline needs from a language model."""
@@ -42,20 +90,22 @@ class Generator(Protocol):
     name: str
 
     def stream(self, messages: list[Message], max_new_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
-        """Yield text pieces as they are produced."""
+               temperature: float = 0.0, *, deadline_s: float | None = None) -> Iterator[str]:
+        """Yield text pieces as they are produced: at most ``max_new_tokens`` tokens, and
+        none after ``deadline_s`` seconds (then ``GenerationDeadline``)."""
         ...
 
     def generate(self, messages: list[Message], max_new_tokens: int = 256,
-                 temperature: float = 0.0) -> str:
+                 temperature: float = 0.0, *, deadline_s: float | None = None) -> str:
         """Return the full completion."""
         ...
 
 
 class _JoinMixin:
     def generate(self, messages: list[Message], max_new_tokens: int = 256,
-                 temperature: float = 0.0) -> str:
-        return "".join(self.stream(messages, max_new_tokens, temperature))  # type: ignore[attr-defined]
+                 temperature: float = 0.0, *, deadline_s: float | None = None) -> str:
+        return "".join(self.stream(messages, max_new_tokens, temperature,  # type: ignore[attr-defined]
+                                   deadline_s=deadline_s))
 
 
 # --------------------------------------------------------------------------- local
@@ -170,14 +220,17 @@ class LocalGenerator(_JoinMixin):
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream(self, messages: list[Message], max_new_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+               temperature: float = 0.0, *, deadline_s: float | None = None) -> Iterator[str]:
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
+        bounds = StreamBounds(max_new_tokens, deadline_s)
+        stop = threading.Event()  # set when the reader leaves: generate() stops at the next token
         inputs = self._inputs(messages)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True,
-                                        skip_special_tokens=True, timeout=120.0)
-        kwargs: dict[str, Any] = dict(inputs, max_new_tokens=max_new_tokens, streamer=streamer,
-                                      pad_token_id=self.tokenizer.eos_token_id)
+                                        skip_special_tokens=True, timeout=bounds.cap(120.0))
+        kwargs: dict[str, Any] = dict(inputs, max_new_tokens=bounds.max_tokens, streamer=streamer,
+                                      pad_token_id=self.tokenizer.eos_token_id,
+                                      stopping_criteria=StoppingCriteriaList([_StopWhen(stop, bounds)]))
         if temperature and temperature > 0:
             kwargs.update(do_sample=True, temperature=temperature, top_p=0.95)
         else:
@@ -196,14 +249,36 @@ class LocalGenerator(_JoinMixin):
             worker.start()
             try:
                 for piece in streamer:
+                    bounds.check_time()
                     if piece:
                         yield piece
-            except Exception as exc:  # queue.Empty on timeout
+                        if bounds.take(piece):
+                            return
+                bounds.check_time()  # generate() ended because the deadline passed
+            except GenerationError:
+                raise
+            except Exception as exc:  # queue.Empty: no token within the (deadline-capped) timeout
+                bounds.check_time()
                 raise GenerationError(f"generation stalled: {exc!r}") from exc
             finally:
+                stop.set()
                 worker.join()
         if errors:
             raise GenerationError(f"generation failed: {errors[0]!r}") from errors[0]
+
+
+class _StopWhen:
+    """transformers stopping criterion: the reader left, or the deadline passed."""
+
+    def __init__(self, stop: threading.Event, bounds: StreamBounds) -> None:
+        self.stop = stop
+        self.bounds = bounds
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        done = self.stop.is_set() or self.bounds.expired()
+        return torch.full((input_ids.shape[0],), done, dtype=torch.bool, device=input_ids.device)
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -225,25 +300,78 @@ class OpenAICompatibleGenerator(_JoinMixin):
         self.name = f"openai:{self.model}"
 
     def stream(self, messages: list[Message], max_new_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
+               temperature: float = 0.0, *, deadline_s: float | None = None) -> Iterator[str]:
+        """The server is asked for ``max_tokens`` but not trusted with it: the reader stops
+        at the token cap and at the deadline itself, and closes the connection."""
         import httpx
 
+        bounds = StreamBounds(max_new_tokens, deadline_s)
         headers = {"Accept": "text/event-stream"}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        body = {"model": self.model, "messages": messages, "max_tokens": max_new_tokens,
+        body = {"model": self.model, "messages": messages, "max_tokens": bounds.max_tokens,
                 "temperature": temperature, "stream": True}
         try:
-            with httpx.Client(timeout=httpx.Timeout(self.timeout)) as client:
+            # Connect and header reads are capped by the deadline too; each later read is
+            # interrupted at the deadline by _shut_at_deadline.
+            with httpx.Client(timeout=httpx.Timeout(bounds.cap(self.timeout))) as client:
                 with client.stream("POST", f"{self.base_url}/v1/chat/completions",
                                    json=body, headers=headers) as resp:
                     if resp.status_code >= 400:
                         resp.read()
                         raise GenerationError(
                             f"LLM server returned {resp.status_code}: {resp.text[:200]}")
-                    yield from parse_sse_chat_stream(resp.iter_lines())
+                    with _shut_at_deadline(resp, bounds):
+                        for piece in parse_sse_chat_stream(sse_lines(resp.iter_raw())):
+                            bounds.check_time()
+                            yield piece
+                            if bounds.take(piece):
+                                return  # leaving the with-blocks closes the connection
+                    bounds.check_time()  # the stream ended because the deadline shut it
         except httpx.HTTPError as exc:
+            bounds.check_time()
             raise GenerationError(f"LLM server error: {exc!r}") from exc
+
+
+@contextmanager
+def _shut_at_deadline(resp: Any, bounds: StreamBounds) -> Iterator[None]:
+    """Shut the response's socket down when the deadline passes: a read blocked on a
+    server that went quiet returns at once, and the server sees the connection closed."""
+    left = bounds.remaining()
+    stream = resp.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if left is None or sock is None:
+        yield
+        return
+
+    def shut() -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # closed already
+
+    timer = threading.Timer(left, shut)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def sse_lines(chunks: Iterable[bytes], *, max_line_bytes: int = SSE_LINE_MAX_BYTES) -> Iterator[str]:
+    """Lines of a server-sent-event stream; a line longer than ``max_line_bytes`` is an
+    error (a server must not make the reader buffer without bound)."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line.rstrip(b"\r").decode("utf-8", errors="replace")
+        if len(buffer) > max_line_bytes:
+            raise GenerationError(f"SSE line longer than {max_line_bytes} bytes")
+    if buffer:
+        yield buffer.decode("utf-8", errors="replace")
 
 
 def parse_sse_chat_stream(lines: Iterator[str]) -> Iterator[str]:
@@ -300,14 +428,16 @@ class FakeGenerator(_JoinMixin):
         return first
 
     def stream(self, messages: list[Message], max_new_tokens: int = 256,
-               temperature: float = 0.0) -> Iterator[str]:
+               temperature: float = 0.0, *, deadline_s: float | None = None) -> Iterator[str]:
         self.calls += 1
+        bounds = StreamBounds(max_new_tokens, deadline_s)
         words = self._answer(messages).split(" ")[:max_new_tokens]
         for i, w in enumerate(words):
             if self.fail_after is not None and i >= self.fail_after:
                 raise GenerationError("injected failure")
             if self.delay:
-                time.sleep(self.delay)
+                time.sleep(bounds.cap(self.delay))
+            bounds.check_time()
             yield w if i == 0 else " " + w
         if self.fail_after is not None and self.fail_after >= len(words) == 0:
             raise GenerationError("injected failure")
