@@ -21,6 +21,7 @@ from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from django.db import connections
+from redis.exceptions import RedisError
 
 from chat import events, selectors, services
 from chat.models import Contact
@@ -115,8 +116,14 @@ class _ChatSocket:
         return result
 
     async def publish(self, box: list[events.Event]) -> None:
+        # Best effort, like every channel-layer event: with Redis down the message is
+        # already committed and acked, the other side catches up with `sync`; the socket
+        # must not die for it (issue 9 #6).
         for group, event in box:
-            await self.channel_layer.group_send(group, event)
+            try:
+                await self.channel_layer.group_send(group, event)
+            except (OSError, RedisError) as exc:
+                logger.warning("channel layer send to %s failed: %s", group, exc)
 
     async def error(self, code: str, message: str, ref: Any = None) -> None:
         await self.send_json({"type": "error", "code": code, "message": message, "ref": ref})

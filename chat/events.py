@@ -9,6 +9,7 @@ from the on-commit hook.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,8 +18,10 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from redis.exceptions import RedisError
 
 _local = threading.local()
+logger = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 
@@ -41,8 +44,14 @@ def send_now(group: str, payload: dict[str, Any], *, origin: str = "") -> None:
         box.append((group, _wrap(payload, origin)))
         return
     layer = get_channel_layer()
-    if layer is not None:
+    if layer is None:
+        return
+    try:
         async_to_sync(layer.group_send)(group, _wrap(payload, origin))
+    except (OSError, RedisError) as exc:
+        # Events are best effort (the database is the record, clients `sync`): a channel
+        # layer that is down must not fail the reply that was just stored (issue 9 #6).
+        logger.warning("channel layer send to %s failed: %s", group, exc)
 
 
 def emit(group: str, payload: dict[str, Any], *, origin: str = "") -> None:

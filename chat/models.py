@@ -335,3 +335,28 @@ class ReportingEvent(TenantOwnedModel):
             models.Index(fields=["tenant", "conversation", "at"], name="revent_tenant_conv_at"),
             models.Index(fields=["tenant", "at"], name="revent_tenant_at"),
         ]
+
+
+class RespondJob(TenantOwnedModel):
+    """The outbox of chat.tasks.respond (issue 9 #6): "the bot owes this visitor message a
+    reply". Written in the same statement/transaction as the message, so a broker that is
+    down at the commit loses nothing; sent to the broker by chat.services.outbox (after the
+    commit, and by beat's sweep), at most KEFU_RESPOND_PER_TENANT per tenant at a time;
+    deleted when respond has finished with it. A row still here after
+    KEFU_BOT_REPLY_DEADLINE_S is handed to a person (reason bot_timeout)."""
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    due_at = models.DateTimeField()  # next send attempt (backoff after a broker error)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    noticed_at = models.DateTimeField(null=True, blank=True)  # "still working on it" sent
+    last_error = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["due_at"], condition=Q(sent_at__isnull=True), name="respondjob_pending"),
+            models.Index(fields=["tenant", "sent_at"], name="respondjob_tenant_sent"),
+            models.Index(fields=["created_at"], name="respondjob_created"),
+        ]

@@ -17,12 +17,13 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils.module_loading import import_string
 
 from chat import events, services
 from chat.models import Contact, Conversation, HandledBy, Message, Sender
+from chat.services import outbox
 from ml.api import BotResult, ConversationContext, TurnInfo, check_bot_result, model_error_result
-from tenants.dispatch import enqueue
 
 logger = logging.getLogger(__name__)
 DEFAULT_ANALYZER = "ml.api.analyze_and_reply"
@@ -30,8 +31,9 @@ CONTEXT_TURNS = 20
 
 
 def enqueue_respond(tenant_id: int, message_id: int) -> None:
-    """Enqueue on commit (tenants.dispatch): ids only, tenant first."""
-    enqueue(respond, tenant_id, message_id)
+    """After the commit, send the message's outbox row (written with the message) to the
+    broker; beat's sweep sends it if this cannot (chat.services.outbox)."""
+    outbox.kick(tenant_id=tenant_id)
 
 
 def analyzer() -> Callable[..., BotResult]:
@@ -76,8 +78,29 @@ def build_context(*, tenant_id: int, message_id: int) -> tuple[ConversationConte
     return context, conv.contact_id
 
 
-@shared_task(name="chat.tasks.respond", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="chat.tasks.respond",
+    acks_late=True,
+    reject_on_worker_lost=True,  # a killed child's task goes back to the queue at once
+    ignore_result=True,
+    time_limit=settings.KEFU_RESPOND_TIME_LIMIT_S,  # the broker's visibility timeout is just above
+    # A PostgreSQL restart drops the worker's connection mid-task (issue 9 #16): try again
+    # on a fresh one (Celery's Django fixup closes the broken one after the failure).
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=1,
+    retry_backoff_max=20,
+    retry_jitter=True,
+    max_retries=6,
+)
 def respond(tenant_id: int, message_id: int) -> str:
+    """Answer one inbound visitor message, then clear its outbox row (and send the
+    tenant's next one). Idempotent on the message id."""
+    outcome = _answer(tenant_id=tenant_id, message_id=message_id)
+    outbox.finish(tenant_id=tenant_id, message_id=message_id)
+    return outcome
+
+
+def _answer(*, tenant_id: int, message_id: int) -> str:
     built = build_context(tenant_id=tenant_id, message_id=message_id)
     if built is None:
         return "skipped"
@@ -144,6 +167,12 @@ def auto_resolve_idle() -> int:
 def housekeeping() -> dict[str, int]:
     """Beat (every 60 s): wake snoozed conversations, auto-resolve idle bot conversations."""
     return {"woken": wake_snoozed(), "auto_resolved": auto_resolve_idle()}
+
+
+@shared_task(name="chat.tasks.sweep_outbox", ignore_result=True)
+def sweep_outbox() -> dict[str, int]:
+    """Beat (every KEFU_OUTBOX_SWEEP_S): chat.services.outbox.sweep."""
+    return outbox.sweep()
 
 
 @shared_task(name="chat.tasks.purge_expired_data", ignore_result=True)

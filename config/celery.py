@@ -1,26 +1,32 @@
-"""The Celery app: three queues and the beat schedule (DESIGN.md, "Processes").
+"""The Celery app: four queues and the beat schedule (DESIGN.md, "Processes").
 
-inference: one process per GPU/CPU slot, model loaded once per process (chat replies,
-           embeddings); training: per-tenant retraining; default: everything else.
+inference: one process per GPU/CPU slot, model loaded once per process (chat replies);
+embedding: article embeddings and knowledge imports, on a worker of their own, so a tenant's
+           1,500-row import never queues in front of anyone's reply (issue 9 #7);
+training: per-tenant retraining; default: everything else (outbox sweeps, housekeeping).
+Delivery settings (visibility timeout, publish retries, outbox) live in config/settings.py.
 """
 
 import logging
 import os
+import threading
 
 from celery import Celery
 from celery.schedules import crontab
 from celery.signals import worker_process_init
+from django.conf import settings
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("kefu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("inference"), Queue("training"))
+app.conf.task_queues = (Queue("default"), Queue("inference"), Queue("embedding"), Queue("training"))
 app.conf.task_default_queue = "default"
 app.conf.task_routes = {
     "chat.tasks.respond": {"queue": "inference"},
-    "ml.tasks.embed_article": {"queue": "inference"},
+    "ml.tasks.embed_article": {"queue": "embedding"},
+    "ml.tasks.run_import": {"queue": "embedding"},
     "ml.tasks.retrain_tenant": {"queue": "training"},
 }
 app.conf.beat_schedule = {
@@ -32,6 +38,9 @@ app.conf.beat_schedule = {
     "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
     # Deletes visitor data older than each tenant's retention_days (issue 9 #12).
     "purge-expired-visitor-data": {"task": "chat.tasks.purge_expired_data", "schedule": crontab(hour=3, minute=17)},
+    # Sends respond jobs the on-commit kick could not (broker down, web process died), tells
+    # waiting visitors "still working on it", hands overdue ones to a person.
+    "chat-outbox-sweep": {"task": "chat.tasks.sweep_outbox", "schedule": float(settings.KEFU_OUTBOX_SWEEP_S)},
 }
 app.autodiscover_tasks()
 
@@ -39,9 +48,18 @@ app.autodiscover_tasks()
 @worker_process_init.connect
 def warm_up_inference_process(**_kwargs: object) -> None:
     """Inference processes (KEFU_WARM_UP=1, see platform/Procfile) load their models once,
-    at start, so the first visitor does not wait for them."""
+    at start, so the first visitor does not wait for them.
+
+    In a background thread: billiard kills a child that has not reported in within 4 s
+    (worker_proc_alive_timeout) and loading took ~8 s, so after a child crash every
+    replacement was killed in a loop and no tenant got a reply (issue 9 #2). A task that
+    arrives meanwhile waits on the models' load locks instead."""
     if os.environ.get("KEFU_WARM_UP") != "1":
         return
+    threading.Thread(target=_warm_up, name="kefu-warm-up", daemon=True).start()
+
+
+def _warm_up() -> None:
     from ml.api import warm_up
 
     logging.getLogger(__name__).info("warm-up: %s", warm_up())

@@ -157,13 +157,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- channels, celery -----------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Redis pub/sub channels are server-wide, not per database: they are named after the database
+# so deployments (or test runs) sharing one Redis server never hear each other's events.
+KEFU_CHANNEL_PREFIX = env_str("KEFU_CHANNEL_PREFIX", "kefu" + REDIS_URL.rsplit("/", 1)[-1] if REDIS_URL else "kefu")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             # Pub/sub layer: ~2.5x the group fan-out of RedisChannelLayer measured here.
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "max_connections": env_int("KEFU_REDIS_MAX_CONNECTIONS", 1000)}]
+                "hosts": [{"address": REDIS_URL, "max_connections": env_int("KEFU_REDIS_MAX_CONNECTIONS", 1000)}],
+                "prefix": KEFU_CHANNEL_PREFIX,
             },
         }
     }
@@ -205,7 +209,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("KEFU_BROKER_VISIBILITY_TIMEOUT", 3600)}
+# A broker that is down fails a send fast: the outbox (chat.RespondJob) retries it with backoff.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- ML -------------------------------------------------------------------------------
 # The function chat asks for a bot decision (plain dicts in and out). Plumbing tests point
@@ -223,6 +229,33 @@ KEFU_GENERATOR_TIMEOUT_S = env_int("KEFU_GENERATOR_TIMEOUT_S", 60)
 KEFU_GENERATOR_DEADLINE_S = float(os.environ.get("KEFU_GENERATOR_DEADLINE_S", "") or 8)
 if not 0 < KEFU_GENERATOR_DEADLINE_S < KEFU_GENERATOR_TIMEOUT_S:
     raise ImproperlyConfigured("KEFU_GENERATOR_DEADLINE_S must be > 0 and below KEFU_GENERATOR_TIMEOUT_S")
+
+# --- task delivery (issue 9 #2 #6 #7 #16; platform/SCALING.md "Task delivery") ----------
+# chat.tasks.respond's hard time limit: the analyzer's wall-clock cap plus storing the reply.
+KEFU_RESPOND_TIME_LIMIT_S = env_int("KEFU_RESPOND_TIME_LIMIT_S", KEFU_GENERATOR_TIMEOUT_S + 20)
+# A task held by a worker that died goes back to its queue this long after delivery (Redis
+# transport): just above respond's hard limit so a live worker is never raced. It was 3600 s,
+# an hour of silence for the visitor. Longer tasks (retraining, imports) are idempotent on
+# redelivery.
+KEFU_BROKER_VISIBILITY_TIMEOUT = env_int("KEFU_BROKER_VISIBILITY_TIMEOUT", KEFU_RESPOND_TIME_LIMIT_S + 10)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": KEFU_BROKER_VISIBILITY_TIMEOUT,
+    # kombu looks for such tasks every interval x throttle seconds: 10 x 10 by default, which
+    # alone made a reply minutes late; now every 5 s.
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+    "socket_connect_timeout": 3,
+}
+# The respond outbox is swept to the broker every KEFU_OUTBOX_SWEEP_S (beat), besides the
+# kick after each commit; at most KEFU_RESPOND_PER_TENANT jobs of one tenant are on the
+# broker at once, so one tenant's burst queues in the database, not in front of the others.
+KEFU_OUTBOX_SWEEP_S = env_int("KEFU_OUTBOX_SWEEP_S", 5)
+KEFU_RESPOND_PER_TENANT = env_int("KEFU_RESPOND_PER_TENANT", 2)
+# No bot reply yet: the visitor is told "still working on it" after KEFU_BOT_NOTICE_AFTER_S,
+# and handed to a person (reason bot_timeout) after KEFU_BOT_REPLY_DEADLINE_S, which leaves
+# room for one redelivery after a crashed worker.
+KEFU_BOT_NOTICE_AFTER_S = env_int("KEFU_BOT_NOTICE_AFTER_S", 8)
+KEFU_BOT_REPLY_DEADLINE_S = env_int("KEFU_BOT_REPLY_DEADLINE_S", KEFU_BROKER_VISIBILITY_TIMEOUT + 60)
 KEFU_MODEL_DIR = Path(os.environ.get("KEFU_MODEL_DIR", str(BASE_DIR / "var" / "models")))
 # Hosts that actions may call although they are private/loopback (the demo's order API).
 KEFU_ACTION_ALLOWED_HOSTS = env_list("KEFU_ACTION_ALLOWED_HOSTS", "")

@@ -21,6 +21,7 @@ from chat.models import (
     ReportingEvent,
     Sender,
 )
+from chat.services import outbox
 from chat.services.common import (
     Posted,
     _actor_id,
@@ -94,7 +95,9 @@ def _visitor_insert_sql() -> tuple[str, list[str], list[Any]]:
         f"m AS (INSERT INTO {Message._meta.db_table} ({', '.join(msg_cols)}) SELECT {', '.join(msg_vals)} FROM c "
         "RETURNING id, seq), "
         f"e AS (INSERT INTO {ReportingEvent._meta.db_table} ({', '.join(ev_cols)}) "
-        f"SELECT {', '.join(ev_vals)} FROM c, m) "
+        f"SELECT {', '.join(ev_vals)} FROM c, m), "
+        # The respond outbox row commits with the message (bot-handled conversations only).
+        f"j AS ({outbox.respond_job_cte(conversation='c', message='m')[0]}) "
         "SELECT m.id, c.* FROM c, m"
     )
     return sql, [f.attname for f in conv_fields], defaults
@@ -134,6 +137,7 @@ def _post_to_open_conversation(
                 tenant_id=conv.tenant_id, conversation_id=conv.pk, kind=EventKind.VISITOR_MESSAGE, at=now,
                 widget_id=conv.widget_id, data={"message_id": msg.pk, "seq": msg.seq},
             )
+            outbox.add_respond_job(conversation=conv, message=msg)
         return msg, conv
     if _VISITOR_SQL is None:
         _VISITOR_SQL = _visitor_insert_sql()
@@ -262,6 +266,7 @@ def send_visitor_message(
             if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
                 _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
             _report(conv, EventKind.VISITOR_MESSAGE, data={"message_id": msg.pk, "seq": msg.seq}, at=msg.created_at)
+            outbox.add_respond_job(conversation=conv, message=msg)
             _after_visitor_message(msg, conv, origin)
     except IntegrityError:
         # The same client_msg_id committed concurrently (another tab, a resend): one message.

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from chat import events, services
 from chat.consumers import _post_visitor
-from chat.models import Conversation, Message, ReportingEvent
+from chat.models import Conversation, Message, ReportingEvent, RespondJob
 from tests.chat.conftest import make_widget
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def test_one_statement_per_visitor_message(team_a, team_b, no_bot):
     cid = first["conversation"]["id"]
     with CaptureQueriesContext(connection) as q:
         ack, box = _post(contact, "m-2", cid, body="second")
-    assert len(q.captured_queries) == (1 if connection.vendor == "postgresql" else 6)
+    assert len(q.captured_queries) == (1 if connection.vendor == "postgresql" else 7)
     assert (ack["message"]["seq"], ack["duplicate"], ack["conversation"]["last_seq"]) == (2, False, 2)
     assert ack["conversation"]["preview"] == "second"
     # Fan-out to the inbox and to the visitor's other tabs, after the statement.
@@ -54,6 +54,9 @@ def test_one_statement_per_visitor_message(team_a, team_b, no_bot):
     assert evs[1].at == msgs[1].created_at and evs[1].widget_id == w.pk
     # The bot is asked once per stored message (conversations start bot-handled).
     assert [mid for _t, mid in no_bot] == [m.pk for m in msgs]
+    # ... and its respond outbox row was written by the same statement (issue 9 #6).
+    jobs = RespondJob.objects.for_tenant(team_a.tenant).order_by("message_id")
+    assert [j.message_id for j in jobs] == [m.pk for m in msgs]
 
 
 def test_hot_path_refuses_other_visitors_and_resolved_conversations(team_a, no_bot):
