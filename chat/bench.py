@@ -234,6 +234,8 @@ def main() -> None:
         KEFU_DB_CONN_MAX_AGE="600",
         KEFU_VISITOR_MESSAGES_PER_MINUTE="0",
         KEFU_WIDGET_MESSAGES_PER_MINUTE="0",
+        KEFU_IP_MESSAGES_PER_MINUTE="0",  # every simulated visitor comes from 127.0.0.1
+        KEFU_IP_NEW_VISITORS_PER_HOUR="0",
         KEFU_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )

@@ -88,14 +88,15 @@ def allow(limits: Sequence[Limit]) -> Limit | None:
 
 def _allow_in_memory(active: list[Limit]) -> Limit | None:
     now = time.monotonic()
+    keys = [_prefix() + lim.key for lim in active]
     with _lock:
-        for lim in active:
-            end, count = _memory.get(lim.key, (0.0, 0))
+        for lim, key in zip(active, keys, strict=True):
+            end, count = _memory.get(key, (0.0, 0))
             if end > now and count >= lim.limit:
                 return lim
-        for lim in active:
-            end, count = _memory.get(lim.key, (0.0, 0))
-            _memory[lim.key] = (end, count + 1) if end > now else (now + lim.window_s, 1)
+        for lim, key in zip(active, keys, strict=True):
+            end, count = _memory.get(key, (0.0, 0))
+            _memory[key] = (end, count + 1) if end > now else (now + lim.window_s, 1)
         if len(_memory) > 100_000:  # forget expired windows
             for stale in [k for k, (end, _c) in _memory.items() if end <= now]:
                 _memory.pop(stale, None)

@@ -4,6 +4,7 @@ Zulip's second realm): every test can check that tenant B stays invisible to ten
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -64,6 +65,15 @@ def _tasks_in_process_unless_celery_test(request, settings):
     # queued in the shared Redis broker for a later test's worker to pick up.
     if request.node.get_closest_marker("celery") is None:
         settings.KEFU_TASK_MODE = "inprocess"
+
+
+@pytest.fixture(autouse=True)
+def _own_rate_limit_counters(settings, monkeypatch):
+    """chat.ratelimit's counters (in Redis, they outlive a test) of this test alone, also in
+    the servers it starts (tests.processes copies the environment)."""
+    prefix = f"kefu:rl:test:{uuid.uuid4().hex}:"
+    settings.KEFU_RATELIMIT_PREFIX = prefix
+    monkeypatch.setenv("KEFU_RATELIMIT_PREFIX", prefix)
 
 
 @pytest.fixture(autouse=True)

@@ -139,6 +139,7 @@ def test_cut_sockets_lose_and_duplicate_nothing(team_a, tmp_path, monkeypatch):
         KEFU_TASK_MODE="inprocess",
         KEFU_VISITOR_MESSAGES_PER_MINUTE="100000",
         KEFU_WIDGET_MESSAGES_PER_MINUTE="1000000",
+        KEFU_IP_MESSAGES_PER_MINUTE="0",  # all 20 visitors come from 127.0.0.1
         KEFU_DB_CONN_MAX_AGE="60",
     ) as base:
         url = base.replace("http", "ws") + f"/ws/widget/{widget.public_key}/"

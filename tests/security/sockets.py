@@ -82,9 +82,17 @@ async def recv(comm: WebsocketCommunicator, timeout: float = 5) -> dict[str, Any
     return json.loads(out["text"], parse_constant=_no_constant)
 
 
+# What the server pushes on its own (fan-out, the bot's typing): not the answer to a frame.
+PUSHED = frozenset({"message", "typing", "chunk", "stream_cancel", "conversation", "read"})
+
+
 async def frame(comm: WebsocketCommunicator, payload: Any, *, raw: bool = False) -> dict[str, Any]:
+    """Send one frame; the server's answer to it (pushed frames in between are skipped)."""
     await comm.send_input({"type": "websocket.receive", "text": payload if raw else json.dumps(payload)})
-    return await recv(comm)
+    while True:
+        got = await recv(comm)
+        if got.get("type") not in PUSHED:
+            return got
 
 
 async def still_open(comm: WebsocketCommunicator) -> None:
