@@ -44,13 +44,18 @@ def resolve_caller(request: Request, tenant_slug: str) -> Caller:
     return Caller(tenant=membership.tenant, role=membership.role, membership=membership)
 
 
+class ServiceRefused(exceptions.APIException):
+    """A service's refusal: the HTTP status of its ErrorCode (400/403/404/409/429) and a body
+    of {"detail": message, "code": code}."""
+
+    def __init__(self, exc: ServiceError) -> None:
+        super().__init__({"detail": exc.message, "code": str(exc.code)})
+        self.status_code = exc.code.http_status
+
+
 def raise_api_error(exc: ServiceError) -> NoReturn:
-    """A service's refusal as the matching API error (404 / 403 / 400 with its message)."""
-    if exc.code == "not_found":
-        raise exceptions.NotFound(exc.message)
-    if exc.code == "forbidden":
-        raise exceptions.PermissionDenied(exc.message)
-    raise exceptions.ValidationError({"detail": exc.message, "code": exc.code})
+    """A service's refusal as the matching API error."""
+    raise ServiceRefused(exc)
 
 
 _SEALED = ("initial", "get_queryset", "get_object")

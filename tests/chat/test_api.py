@@ -169,11 +169,11 @@ def test_bad_message_is_400_with_a_clear_message_and_nothing_stored(api, team_a,
     assert (c.handled_by, c.last_seq) == ("bot", 1)  # not taken over half-way
 
 
-def test_reply_to_a_resolved_conversation_is_400_and_stores_nothing(api, team_a, convs):
+def test_reply_to_a_resolved_conversation_is_409_and_stores_nothing(api, team_a, convs):
     conv = convs["done"]
     last_seq = Conversation.objects.for_tenant(team_a.tenant).get(pk=conv.pk).last_seq
     resp = api.post(url(team_a, conv.pk, "messages"), {"body": "hello?"}, format="json")
-    assert resp.status_code == 400 and resp.json()["code"] == "resolved"
+    assert resp.status_code == 409 and resp.json()["code"] == "resolved"
     assert "Reopen" in resp.json()["detail"]
     assert Conversation.objects.for_tenant(team_a.tenant).get(pk=conv.pk).last_seq == last_seq
 
