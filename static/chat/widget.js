@@ -262,7 +262,7 @@
     ws.onclose = function (e) {
       S.ready = false; status.textContent = t("offline");
       var delay = S.backoff * (0.5 + Math.random()); S.backoff = Math.min(S.backoff * 2, 30000);
-      if (e.code === 4403 || e.code === 4404) delay = Math.max(delay, 30000);
+      if (e.code === 4403 || e.code === 4404 || e.code === 4429) delay = Math.max(delay, 30000);
       setTimeout(connect, delay);
     };
   }
