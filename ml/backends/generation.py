@@ -322,7 +322,7 @@ class OpenAICompatibleGenerator(_JoinMixin):
                         raise GenerationError(
                             f"LLM server returned {resp.status_code}: {resp.text[:200]}")
                     with _shut_at_deadline(resp, bounds):
-                        for piece in parse_sse_chat_stream(sse_lines(resp.iter_raw())):
+                        for piece in parse_sse_chat_stream(sse_lines(resp.iter_bytes())):
                             bounds.check_time()
                             yield piece
                             if bounds.take(piece):
