@@ -48,8 +48,8 @@ def free_port() -> int:
 class Worker:
     """A Celery worker subprocess; `kill()` is a SIGKILL (no warm shutdown, no ack)."""
 
-    def __init__(self, queues: str, log_path: Path, env: dict[str, str]) -> None:
-        self.queues, self.log_path, self.env = queues, log_path, env
+    def __init__(self, queues: str, log_path: Path, env: dict[str, str], beat: bool = False) -> None:
+        self.queues, self.log_path, self.env, self.beat = queues, log_path, env, beat
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self, ready_timeout: float = 180) -> None:
@@ -57,7 +57,8 @@ class Worker:
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "celery"), "-A", "config", "worker", "-Q", self.queues, "--concurrency", "1",
              "--pool", "prefork", "--prefetch-multiplier", "1", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "--loglevel", "INFO"],
+             "--without-heartbeat", "-n", f"test-{os.getpid()}-{time.monotonic_ns()}@%h", "--loglevel", "INFO",
+             *(["-B", "--schedule", str(self.log_path.parent / "beat-schedule")] if self.beat else [])],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + ready_timeout
@@ -84,8 +85,11 @@ class Worker:
 
 
 @contextmanager
-def celery_worker(tmp_path: Path, queues: str = "inference,default,training", **env: str) -> Iterator[Worker]:
-    worker = Worker(queues, tmp_path / "worker.log", process_env(**env))
+def celery_worker(
+    tmp_path: Path, queues: str = "inference,default,training", beat: bool = False, name: str = "worker", **env: str
+) -> Iterator[Worker]:
+    """A worker (with beat inside it when `beat`); its log is tmp_path/<name>.log."""
+    worker = Worker(queues, tmp_path / f"{name}.log", process_env(**env), beat=beat)
     worker.start()
     try:
         yield worker

@@ -316,6 +316,9 @@
       case "stream_cancel":
         if (S.streams[f.reply_to]) { S.streams[f.reply_to].remove(); delete S.streams[f.reply_to]; }
         break;
+      case "notice":  // "still working on it": in the typing line until the reply replaces it
+        if (f.conversation_id === S.viewing) { typingEl.textContent = f.message; typingEl.hidden = false; }
+        break;
       case "conversation": setConversation(f.conversation); break;
       case "handoff":
         typingEl.hidden = true;

@@ -3,8 +3,11 @@ layer, waiting for frames, reading the database from async tests."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from channels.db import database_sync_to_async
@@ -14,6 +17,7 @@ from chat.models import Message
 from config.asgi import application
 from config.celery import app as celery_app
 from tenants import services as tenant_services
+from tests.processes import free_port
 
 ORIGIN = "https://shop.example"
 
@@ -73,3 +77,42 @@ async def bot_replies(tenant) -> list[int | None]:
     return await database_sync_to_async(
         lambda: list(Message.objects.for_tenant(tenant).filter(sender="bot").order_by("id").values_list("reply_to_id", flat=True))
     )()
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free port (never the shared 6379), so the test
+    can stop and start it. No persistence: a restart loses every queue, like a crash."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.log_path = tmp_path / "redis.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(self.log_path.read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
