@@ -29,6 +29,7 @@ from ml import actions as action_mod
 from ml.answering.answer import answer_turn
 from ml.dialogue import replies, slots, texts
 from ml.dialogue import state as st
+from ml.dialogue.intents import cjk_share, lexical_intent
 from ml.dialogue.settings import AgentSettings
 from ml.dialogue.smalltalk import AFFIRM, BOT_QUESTION, DENY, HELP_REQUEST, SmallTalk, classify_small_talk
 from ml.dialogue.state import TurnState
@@ -102,6 +103,7 @@ def reply_language(detected: tuple[str, float], previous: str | None, default: s
 class Turn:
     """Everything the decision reads about this visitor message."""
 
+    tenant_id: int
     tenant: TenantState
     settings: AgentSettings
     conversation: dict[str, Any]
@@ -117,10 +119,23 @@ class Turn:
     intent: IntentPrediction = field(default_factory=lambda: IntentPrediction(None, 0.0, True))
     qvec: np.ndarray | None = None
     on_token: Callable[[str], None] | None = None
+    lexical_intent: bool = False  # the intent came from CJK bigrams (ml.dialogue.intents)
 
     @property
     def confident(self) -> bool:
         return self.intent.name is not None and self.intent.confidence >= self.settings.intent_confidence
+
+    @property
+    def acts(self) -> bool:
+        """Sure enough of the intent to act on it (action, escalation, topic switch)."""
+        needed = self.settings.cjk_intent_min_overlap if self.lexical_intent else self.settings.action_intent_confidence
+        return self.intent.name is not None and self.intent.confidence >= needed
+
+    @property
+    def intent_similarity(self) -> float | None:
+        """Cosine of the message to the nearest example of its intent, when the model says."""
+        top = self.intent.candidates[0] if self.intent.candidates else {}
+        return float(top["similarity"]) if top.get("name") == self.intent.name and "similarity" in top else None
 
 
 @dataclass
@@ -176,7 +191,7 @@ def _start(tenant_id: int, conversation: dict[str, Any], timings: dict[str, floa
     explanation: dict[str, Any] = {"language": language, "detected_language": list(detected),
                                    "sources": [], "candidates": [], "timings_ms": timings}
     small_talk = classify_small_talk(message, max_words=settings.small_talk_max_words)
-    turn = Turn(tenant=tenant, settings=settings, conversation=conversation, message=message, history=history,
+    turn = Turn(tenant_id=tenant_id, tenant=tenant, settings=settings, conversation=conversation, message=message, history=history,
                 previous=st.previous_state(history), language=language, sentiment=sentiment_of(message),
                 small_talk=small_talk, explanation=explanation, timings=timings, text=small_talk.remainder or message)
     explanation["sentiment"] = turn.sentiment
@@ -188,11 +203,17 @@ def _start(tenant_id: int, conversation: dict[str, Any], timings: dict[str, floa
 def _predict_intent(turn: Turn) -> None:
     t = time.perf_counter()
     turn.qvec = encode([turn.text])[0]
-    turn.intent = turn.tenant.intent_model.predict(turn.text, turn.qvec)
+    if cjk_share(turn.text) >= turn.settings.cjk_script_share:
+        turn.lexical_intent = True
+        turn.intent = lexical_intent(turn.text, tenant_id=turn.tenant_id, key=turn.tenant.key,
+                                     min_overlap=turn.settings.cjk_intent_min_overlap)
+    else:
+        turn.intent = turn.tenant.intent_model.predict(turn.text, turn.qvec)
     turn.timings["intent_ms"] = (time.perf_counter() - t) * 1000
     turn.explanation["intent"] = {"name": turn.intent.name, "confidence": turn.intent.confidence,
                                   "out_of_scope": turn.intent.out_of_scope, "candidates": turn.intent.candidates,
-                                  "threshold": turn.settings.intent_confidence}
+                                  "threshold": turn.settings.intent_confidence,
+                                  "source": "cjk_bigrams" if turn.lexical_intent else "model"}
 
 
 def analyze(*, tenant_id: int, conversation: dict[str, Any],
@@ -285,6 +306,8 @@ def _small_talk_and_language(turn: Turn) -> Reply | None:
 def _complaint_and_escalation(turn: Turn) -> Reply | None:
     _predict_intent(turn)
     settings = turn.settings
+    if turn.acts and turn.tenant.intents.get(str(turn.intent.name), {}).get("escalates"):
+        return _handoff("escalating_intent", f"Intent {turn.intent.name} always goes to a human.")
     complaint = (turn.sentiment["label"] == "negative"
                  and float(turn.sentiment.get("negative", 0.0)) >= settings.complaint_negative_probability)
     turn.explanation["complaint"] = complaint
@@ -295,8 +318,6 @@ def _complaint_and_escalation(turn: Turn) -> Reply | None:
                 return _handoff("negative_sentiment", "An emotional complaint; the policy hands these off.")
             return Reply(st.ACKNOWLEDGE, texts.acknowledge_complaint(turn.language),
                          "An emotional complaint: acknowledged, a person offered.", reason="complaint")
-    if turn.confident and turn.tenant.intents.get(str(turn.intent.name), {}).get("escalates"):
-        return _handoff("escalating_intent", f"Intent {turn.intent.name} always goes to a human.")
     return None
 
 
@@ -319,9 +340,8 @@ def _pending_action(turn: Turn) -> Reply | None:
     if previous.kind == st.ASK_SLOT:
         param = slots.parameter(spec, previous.awaiting)
         value = slots.value_in(param, turn.message) if param else None
-        switched = turn.confident and turn.intent.name != previous.intent and \
-            turn.intent.confidence >= turn.settings.topic_switch_confidence
-        if value is None and switched:
+        switched = turn.acts and turn.intent.name != previous.intent
+        if value is None and (switched or _standalone_question(turn)):
             return None  # a new question: the pending action is dropped
         if value is None:
             if previous.asks >= turn.settings.slot_asks:
@@ -340,13 +360,26 @@ def _pending_action(turn: Turn) -> Reply | None:
     return None
 
 
+def _standalone_question(turn: Turn) -> bool:
+    words = len(turn.text.split()) if cjk_share(turn.text) < turn.settings.cjk_script_share else len(turn.text) // 2
+    return bool(QUESTION_RE.search(turn.text)) and words >= turn.settings.standalone_min_words
+
+
 def _intent_action(turn: Turn) -> Reply | None:
-    if not turn.confident:
+    if not turn.acts:
         return None
     specs = turn.tenant.actions_by_intent.get(str(turn.intent.name), [])
     if not specs:
         return None
-    return _run_action(turn, specs[0], slots.values_in(specs[0], turn.message))
+    values = slots.values_in(specs[0], turn.message)
+    similarity = turn.intent_similarity
+    if slots.missing_parameters(specs[0], values) and similarity is not None \
+            and similarity < turn.settings.ask_slot_min_similarity:
+        # Unlike every example of the intent: if the knowledge base answers it, that wins.
+        answered = _answer(turn)
+        if answered.kind == st.ANSWER:
+            return answered
+    return _run_action(turn, specs[0], values)
 
 
 def _prompt(turn: Turn, spec: action_mod.ActionSpec, param: dict[str, Any]) -> str:

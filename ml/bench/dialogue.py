@@ -143,10 +143,15 @@ def expectation_met(expect: str, result: dict[str, Any]) -> bool:
 
 
 def invented_numbers(text: str, result: dict[str, Any], action_json: list[dict[str, Any]],
-                     bodies: dict[str, str]) -> list[str]:
-    """Numbers in the reply found neither in the cited articles nor in this turn's action results."""
+                     bodies: dict[str, str], message: str) -> list[str]:
+    """Numbers in the reply found neither in the cited articles nor in this turn's action
+    results (nor, for an action turn, the parameter value the visitor typed and the bot
+    repeats: "I couldn't find anything for 9999")."""
     allowed = " ".join(bodies.get(str(c.get("title")), "") for c in result.get("citations") or [])
     allowed += " " + json.dumps(action_json, ensure_ascii=False)
+    state = (result.get("explanation") or {}).get("state") or {}
+    if state.get("kind") in ("ask_slot", "action_result"):
+        allowed += " " + message
     known = set(NUMBER_RE.findall(allowed))
     return [n for n in NUMBER_RE.findall(text) if n not in known and n.rstrip(".:,") not in known]
 
@@ -169,7 +174,7 @@ def run_script(analyze: Any, tenant_id: int, script: tuple[Any, ...], server: Ac
         ms = (time.perf_counter() - started) * 1000
         text = str(result.get("text") or "")
         action_json = [body for _path, body in server.calls[calls_before:] if body]
-        invented = invented_numbers(text, result, action_json, bodies)
+        invented = invented_numbers(text, result, action_json, bodies, message)
         empty = bool(EMPTY_FIELD_RE.search(text))
         wrong_language = language == "zh" and not CJK_RE.search(text)
         forbidden = [s for s in options.get("not", []) if s in text]
@@ -251,6 +256,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="run only the first N conversations")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A bench process, not a deployment: no site is served, so any key and host will do.
+    os.environ.setdefault("KEFU_SECRET_KEY", uuid.uuid4().hex)
+    os.environ.setdefault("KEFU_ALLOWED_HOSTS", "127.0.0.1")
     import django
 
     django.setup()
@@ -271,17 +279,17 @@ def main() -> None:
         tenant_ids = seed_tenants(server.base)
         print(f"{len(scripts)} conversations on {len(tenant_ids)} tenants", flush=True)
         rows = run_all(scripts, tenant_ids, server)
-        # In-run baseline: the follow-up conversations again, with follow-up rewriting on.
+        # In-run baseline: the follow-up conversations again, with follow-up rewriting off.
         follow_ups = [s for s in scripts if "follow_up" in s[2]]
-        set_agent_settings(tenant_ids, {"rewrite_follow_ups": True})
-        rewritten = run_all(follow_ups, tenant_ids, server)
+        set_agent_settings(tenant_ids, {"rewrite_follow_ups": False})
+        not_rewritten = run_all(follow_ups, tenant_ids, server)
         set_agent_settings(tenant_ids, {})
     finally:
         server.close()
     summary = summarize(rows, scripts)
     baseline_rows = [r for r in rows if "follow_up" in r["tags"]]
-    summary["follow_up_rewrite"] = {"off_pass_rate": _rate(baseline_rows), "on_pass_rate": _rate(rewritten),
-                                    "turns": len(baseline_rows), "default": "off"}
+    summary["follow_up_rewrite"] = {"on_pass_rate": _rate(baseline_rows), "off_pass_rate": _rate(not_rewritten),
+                                    "turns": len(baseline_rows), "default": "on"}
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     tags = per_tag(rows)
     print(table([[t, v["turns"], v["pass_rate"]] for t, v in tags.items()], ["tag", "turns", "pass rate"]))
@@ -292,7 +300,7 @@ def main() -> None:
         print(f"  FAIL #{r['conversation']}.{r['turn']} [{r['tenant']}/{r['language']}] {r['message']!r} "
               f"expected {r['expected']} got {r['got']} text={r['text'][:90]!r}")
     path = write_results("dialogue", {"summary": summary, "per_tag": tags, "turns": rows,
-                                      "follow_up_rewrite_turns": rewritten})
+                                      "follow_up_no_rewrite_turns": not_rewritten})
     print(f"turn pass rate {summary['pass_rate']:.1%} ({summary['turns_passed']}/{summary['turns']}); "
           f"invented {summary['invented']}; empty fields {summary['empty_fields']}; wrote {path}")
 

@@ -191,7 +191,7 @@ CLINIC_EN: list[Script] = [
         ("What time is my appointment?", "ask:appointment_status:booking"),
         ("How much is the fee for a missed appointment?", "answer:Cancelling an appointment")]),
     ("clinic", "en", ("human",), [("I'd like to talk to someone at the front desk, a real person", "handoff:visitor_request")]),
-    ("clinic", "en", ("uncovered",), [("What should I do in an emergency?", "answer:Emergencies")]),
+    ("clinic", "en", ("uncovered",), [("What should I do in an emergency?", "answer:Emergencies|handoff:escalating_intent")]),
     ("clinic", "en", ("greeting",), [("Hey!", "small:greeting"), ("bye", "small:goodbye")]),
     ("clinic", "en", ("follow_up",), [("When is the clinic open during the week?", "answer:Clinic opening hours"),
                                       ("and on Saturday?", "answer:Clinic opening hours")]),

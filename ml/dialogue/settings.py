@@ -21,8 +21,17 @@ class AgentSettings:
     # --- intent ------------------------------------------------------------------------------
     # Intent confidence needed to act on an intent (trigger an action, escalate, switch topic).
     intent_confidence: float = 0.35
-    # While the bot waits for a slot value, a message switches topic only with an intent this sure.
-    topic_switch_confidence: float = 0.6
+    # Acting on an intent (calling an action or asking for its parameter, escalating to a
+    # person, leaving a pending action for another intent) needs this much; answering from
+    # the knowledge base needs only ``intent_confidence``.
+    action_intent_confidence: float = 0.6
+    # When an action would have to ask for a missing parameter and the message is this far
+    # (cosine) from every example of the intent, the knowledge base gets the first try.
+    ask_slot_min_similarity: float = 0.7
+    # A message whose letters are at least this share CJK gets its intent from character
+    # bigrams (ml.dialogue.intents), needing this share of its bigrams in one example.
+    cjk_script_share: float = 0.5
+    cjk_intent_min_overlap: float = 0.5
 
     # --- handoff rules -----------------------------------------------------------------------
     # Consecutive negative visitor messages that hand the conversation to a person.
@@ -46,11 +55,15 @@ class AgentSettings:
     language_switch_confidence: float = 0.6
 
     # --- follow-ups and small talk -----------------------------------------------------------
-    # Rewrite a short follow-up ("and to Canada?") with the previous turn's topic before
-    # retrieval. Off by default: the dialogue bench compares both and rewriting did not help.
-    rewrite_follow_ups: bool = False
+    # Rewrite a short follow-up ("and express?") with the previous answer's topic before
+    # retrieval. On: the dialogue bench runs its follow-up conversations both ways and
+    # rewriting answered more of them (see bench-results/dialogue.json, follow_up_rewrite).
+    rewrite_follow_ups: bool = True
     # A follow-up is at most this many words (longer messages stand on their own).
     follow_up_max_words: int = 5
+    # While the bot waits for a parameter, a question of at least this many words (or
+    # twice as many CJK characters) without the value starts a new topic.
+    standalone_min_words: int = 3
     # A message is pure small talk only up to this many words ("hi there, thanks so much!").
     small_talk_max_words: int = 8
 

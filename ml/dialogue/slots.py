@@ -22,8 +22,12 @@ _VALUE_FILLER_RE = re.compile(
     r"[\s\W_]|订单|号码|编号|是|号|的|我", re.I)
 
 
+_CJK_DIGIT_EDGE = re.compile(r"(?<=[\u3400-\u9fff])(?=[#\d])|(?<=\d)(?=[\u3400-\u9fff])")
+
+
 def value_in(param: dict[str, Any], message: str) -> str | None:
-    """The parameter's value in this message, if any."""
+    """The parameter's value in this message, if any ("是1003" counts: CJK has no spaces)."""
+    message = _CJK_DIGIT_EDGE.sub(" ", message)
     return action_mod.extract_value(str(param.get("type", "string")), [message], str(param.get("name", "")))
 
 

@@ -102,7 +102,8 @@ def test_missing_parameter_is_asked_for_then_used(team_a, order_api):
     assert order_api.requests == []
     second = ml_api.analyze_and_reply(tenant_id=team_a.tenant.pk, conversation=conversation("It's 1001", turns=[
         {"role": "visitor", "text": "Where is my order?", "sentiment": "neutral"},
-        {"role": "bot", "text": first["text"], "sentiment": None}], bot_turns=1))
+        {"role": "bot", "text": first["text"], "sentiment": None, "state": first["explanation"]["state"]}],
+        bot_turns=1))
     assert second["action"] == "answer", second["explanation"]
     assert "shipped" in second["text"]
 

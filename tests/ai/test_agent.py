@@ -41,7 +41,7 @@ def test_uncovered_question_clarifies_once_then_hands_off(team_a):
     assert first["citations"] == []
     second = ask(team_a, "Is there a student loyalty card?", turns=[
         {"role": "visitor", "text": "Do you have a loyalty programme for students?", "sentiment": "neutral"},
-        {"role": "bot", "text": first["text"], "sentiment": None},
+        {"role": "bot", "text": first["text"], "sentiment": None, "state": first["explanation"]["state"]},
     ], bot_turns=1)
     assert second["action"] == "handoff", second["explanation"]
     assert second["handoff_reason"] in {"low_confidence", "out_of_scope"}
