@@ -188,3 +188,21 @@ def test_03_another_customers_order_discloses_nothing(team_a, order_api):
     for secret_text in PERSONAL + ("processing", "UPS", "tomorrow"):
         assert secret_text not in reply.body
     assert order_api.requests[0]["headers"]["X-Kefu-User-Id"] == "u-alice"
+
+
+def test_03_action_api_defaults_to_verified_visitors_and_no_fields(team_a, client):
+    """The API (and so the portal) exposes both settings; a new action requires a verified
+    visitor and shows no response field unless the tenant lists them. Bad names are a 400."""
+    client.force_login(team_a.owner.user)
+    base = f"/api/t/{team_a.tenant.slug}/actions/"
+    action = {"url_template": "https://shop.example.com/o/{order_number}",
+              "parameters": [{"name": "order_number", "type": "order_number"}]}
+    r = client.post(base, {"name": "lookup", **action}, content_type="application/json")
+    assert r.status_code == 201, r.content
+    assert (r.json()["requires_verified_visitor"], r.json()["response_fields"]) == (True, [])
+    r = client.patch(f"{base}{r.json()['id']}/", {"response_fields": ["status", "carrier"],
+                                                  "requires_verified_visitor": False}, content_type="application/json")
+    assert r.status_code == 200, r.content
+    assert (r.json()["requires_verified_visitor"], r.json()["response_fields"]) == (False, ["carrier", "status"])
+    r = client.post(base, {"name": "bad", **action, "response_fields": ["customer email!"]}, content_type="application/json")
+    assert r.status_code == 400
