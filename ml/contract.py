@@ -109,8 +109,11 @@ class BotResult(TypedDict):
 class ContactInfo(TypedDict):
     verified: bool
     user_id: str | None
-    email: str
+    email: str  # the label the visitor typed: never identity, never sent to an action
     attributes: dict[str, Any]
+    # An e-mail that is part of the verified identity (vouched for with the user id);
+    # the only e-mail ml.actions sends (X-Kefu-User-Email).
+    verified_email: NotRequired[str]
 
 
 class TurnInfo(TypedDict):
