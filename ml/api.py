@@ -100,6 +100,11 @@ def warm_up(*, generator: bool = True) -> dict[str, float]:
     t = time.perf_counter()
     encode(["warm up"])
     timings["encoder_s"] = round(time.perf_counter() - t, 2)
+    from ml.nlu.language import warm_up as warm_up_language
+
+    t = time.perf_counter()
+    warm_up_language()  # lingua loads each language model on first use
+    timings["language_s"] = round(time.perf_counter() - t, 2)
     if generator and settings.KEFU_GENERATOR == "local":
         from ml.backends.generation import get_generator
 
