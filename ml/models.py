@@ -305,9 +305,25 @@ class ModelVersion(TenantOwnedModel):
         ordering = ["-version"]
 
 
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_RUN_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    SCHEDULED = "scheduled", _("Scheduled")
+
+
 class TrainingRun(TenantOwnedModel):
     kind = models.CharField(max_length=20, default="intent")
-    status = models.CharField(max_length=10, default="queued")  # queued|running|done|failed|cancelled
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     stage = models.CharField(max_length=40, blank=True)
     step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(default=0)
@@ -315,7 +331,7 @@ class TrainingRun(TenantOwnedModel):
     cancel_requested = models.BooleanField(default=False)
     model_version = models.ForeignKey(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True)
     message = models.TextField(blank=True)
-    trigger = models.CharField(max_length=10, default="manual")  # manual | scheduled
+    trigger = models.CharField(max_length=10, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
     # Bumped by every progress report; a running run whose heartbeat is old belongs to
     # a worker that died (ml.training.reap_stale_runs marks it failed).
     heartbeat_at = models.DateTimeField(null=True, blank=True)
@@ -328,15 +344,15 @@ class TrainingRun(TenantOwnedModel):
         constraints = [
             # Two retrains of one tenant never run at once.
             models.UniqueConstraint(
-                fields=["tenant", "kind"], condition=Q(status__in=["queued", "running"]), name="trainingrun_one_active"
+                fields=["tenant", "kind"], condition=Q(status__in=ACTIVE_RUN_STATUSES), name="trainingrun_one_active"
             ),
         ]
 
 
 # --- learning loop: what chat hands over as plain data (issue 6) -------------------------------
 # Every text below is redacted (ml.learning.redact) before it is stored; chat ids are plain
-# integers (ml never imports chat). Rows of a deleted visitor are removed by
-# ml.services.forget_conversations.
+# integers (ml never imports chat). ml.api.forget_conversations removes a deleted visitor's
+# conversations' rows (chat calls it when it deletes a visitor).
 
 
 class ExampleSource(models.TextChoices):

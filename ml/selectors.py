@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from ml.models import (
+    ACTIVE_RUN_STATUSES,
     Action,
     AIPolicy,
     ArticleStatus,
@@ -17,6 +18,7 @@ from ml.models import (
     KnowledgeChunk,
     KnowledgeImport,
     ModelVersion,
+    RunStatus,
     TrainingRun,
 )
 from tenants.models import Tenant
@@ -132,20 +134,16 @@ def latest_training_run(*, tenant: Tenant, kind: str = "intent") -> TrainingRun 
 # --- learning loop ------------------------------------------------------------------------------
 
 
-def active_training_run(*, tenant: Tenant | int, kind: str = "intent") -> TrainingRun | None:
-    return TrainingRun.objects.for_tenant(tenant).filter(kind=kind, status__in=["queued", "running"]).first()
-
-
 def training_run_dict(run: TrainingRun | None) -> dict[str, Any]:
     """The progress endpoint's payload (polled every second by the portal)."""
     if run is None:
         return {"run": None}
     total = run.total_steps or 0
-    percent = int(100 * run.step / total) if total else (100 if run.status == "done" else 0)
+    percent = int(100 * run.step / total) if total else (100 if run.status == RunStatus.DONE else 0)
     return {"run": {"id": run.pk, "status": run.status, "stage": run.stage, "step": run.step, "total_steps": total,
                     "percent": min(100, percent), "loss": run.loss, "message": run.message,
                     "cancel_requested": run.cancel_requested, "trigger": run.trigger,
-                    "active": run.status in ("queued", "running"),
+                    "active": run.status in ACTIVE_RUN_STATUSES,
                     "model_version": run.model_version.version if run.model_version_id and run.model_version else None,
                     "heartbeat_at": run.heartbeat_at.isoformat() if run.heartbeat_at else None}}
 

@@ -1,10 +1,9 @@
 """Per-tenant retraining of the intent model and the model registry (issue 6).
 
-The Django side of ``ml.learning``: rows -> ``dataset.build_training_set`` (redacted,
-deduplicated, stable split) -> ``trainer.train_candidate`` (progress, cancel, atomic
-artifact) -> ``gate.compare`` of candidate and serving model on the *same* validation
-data -> ``replay.replay`` over recent conversations -> a ``ModelVersion`` that is
-promoted only when the gate says so.
+The Django side of ``ml.learning``: rows -> ``pipeline.retrain`` (the one orchestration:
+redacted, deduplicated, stable-split dataset; candidate training with progress, cancel and
+an atomic artifact; gate against the serving model on the *same* validation data; replay
+over recent conversations) -> a ``ModelVersion`` that is promoted only when the gate says so.
 
 Safety:
 - one active run per tenant: the ``trainingrun_one_active`` constraint is the lock;
@@ -34,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ml.models import (
+    ACTIVE_RUN_STATUSES,
     AIPolicy,
     AnalyzedMessage,
     Intent,
@@ -41,6 +41,8 @@ from ml.models import (
     ModelStatus,
     ModelVersion,
     RetrainSchedule,
+    RunStatus,
+    RunTrigger,
     TrainingExample,
     TrainingRun,
 )
@@ -50,7 +52,6 @@ from tenants.services import check_admin
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = ("queued", "running")
 HEARTBEAT_S = 5.0
 SCHEDULE_INTERVALS = {
     RetrainSchedule.HOURLY: timedelta(hours=1),
@@ -91,7 +92,7 @@ def code_version() -> str:
 
 def training_records(*, tenant_id: int) -> list[Any]:
     """Admin examples + agent relabels + confirmed bot turns, as ``dataset.Record``s.
-    (Rows of deleted visitors are deleted by ``services.forget_conversations``.)"""
+    (A deleted visitor's rows are gone already: ml.api.forget_conversations.)"""
     from ml.learning.dataset import Record
 
     records = [
@@ -148,19 +149,19 @@ def reap_stale_runs(*, tenant_id: int | None = None) -> int:
     now = timezone.now()
     cutoff = now - stale_after()
     qs = TrainingRun.all_tenants.filter(
-        Q(status="running") & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
-        | Q(status="queued", created_at__lt=now - queued_stale_after())
+        Q(status=RunStatus.RUNNING) & (Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+        | Q(status=RunStatus.QUEUED, created_at__lt=now - queued_stale_after())
     )
     if tenant_id is not None:
         qs = qs.filter(tenant_id=tenant_id)
-    n = qs.update(status="failed", finished_at=now,
+    n = qs.update(status=RunStatus.FAILED, finished_at=now,
                   message="The training worker stopped responding (no heartbeat); the serving version is untouched.")
     if n:
         logger.warning("reaped %s stale training run(s)%s", n, f" of tenant {tenant_id}" if tenant_id else "")
     return n
 
 
-def start_retrain(*, tenant_id: int, trigger: str = "manual") -> TrainingRun | None:
+def start_retrain(*, tenant_id: int, trigger: str = RunTrigger.MANUAL) -> TrainingRun | None:
     """Create a queued run and enqueue ``retrain_tenant`` on commit (None when one is
     already active: the DB constraint is the lock)."""
     from ml import tasks
@@ -169,7 +170,7 @@ def start_retrain(*, tenant_id: int, trigger: str = "manual") -> TrainingRun | N
     reap_stale_runs(tenant_id=tenant_id)
     try:
         with transaction.atomic():
-            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="queued", trigger=trigger,
+            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status=RunStatus.QUEUED, trigger=trigger,
                                              stage="queued")
             enqueue(tasks.retrain_tenant, tenant_id, run.pk)
     except IntegrityError:
@@ -179,7 +180,7 @@ def start_retrain(*, tenant_id: int, trigger: str = "manual") -> TrainingRun | N
 
 def request_retrain(*, actor: Membership) -> TrainingRun:
     check_admin(actor)
-    run = start_retrain(tenant_id=actor.tenant_id, trigger="manual")
+    run = start_retrain(tenant_id=actor.tenant_id, trigger=RunTrigger.MANUAL)
     if run is None:
         raise ServiceError(_("A retrain is already running."), code="conflict")
     return run
@@ -191,11 +192,11 @@ def cancel_run(*, actor: Membership, run_id: int) -> TrainingRun:
     run = _runs(actor.tenant_id).filter(pk=run_id).first()
     if run is None:
         raise ServiceError(_("Training run not found."), code="not_found")
-    if run.status not in ACTIVE:
+    if run.status not in ACTIVE_RUN_STATUSES:
         raise ServiceError(_("This training run has already finished."), code="invalid")
-    _runs(actor.tenant_id).filter(pk=run_id, status="queued").update(
-        status="cancelled", cancel_requested=True, finished_at=timezone.now(), message=_("Cancelled before it started."))
-    _runs(actor.tenant_id).filter(pk=run_id, status="running").update(cancel_requested=True)
+    _runs(actor.tenant_id).filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, cancel_requested=True, finished_at=timezone.now(), message=_("Cancelled before it started."))
+    _runs(actor.tenant_id).filter(pk=run_id, status=RunStatus.RUNNING).update(cancel_requested=True)
     run.refresh_from_db()
     return run
 
@@ -211,7 +212,7 @@ class _Heartbeat:
     def _beat(self) -> None:
         try:
             while not self.stop.wait(HEARTBEAT_S):
-                _runs(self.tenant_id).filter(pk=self.run_id, status="running").update(heartbeat_at=timezone.now())
+                _runs(self.tenant_id).filter(pk=self.run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
         except Exception:  # noqa: BLE001 - the main thread's own progress writes beat too
             logger.exception("heartbeat of training run %s stopped", self.run_id)
         finally:
@@ -244,14 +245,14 @@ class _RunReporter:
         fields: dict[str, Any] = {"stage": stage, "step": step, "total_steps": total, "heartbeat_at": timezone.now()}
         if loss is not None:
             fields["loss"] = round(float(loss), 5)
-        _runs(self.tenant_id).filter(pk=self.run_id, status="running").update(**fields)
+        _runs(self.tenant_id).filter(pk=self.run_id, status=RunStatus.RUNNING).update(**fields)
 
     def should_cancel(self) -> bool:
         now = time.monotonic()
         if not self.cancelled and now - self.last_check >= 0.3:
             self.last_check = now
             row = _runs(self.tenant_id).filter(pk=self.run_id).values_list("status", "cancel_requested").first()
-            self.cancelled = row is None or row[0] != "running" or bool(row[1])
+            self.cancelled = row is None or row[0] != RunStatus.RUNNING or bool(row[1])
         return self.cancelled
 
 
@@ -260,21 +261,21 @@ def _claim(tenant_id: int, run_id: int | None, trigger: str) -> int | None:
     if run_id is None:
         try:
             with transaction.atomic():
-                run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status="running", trigger=trigger,
+                run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status=RunStatus.RUNNING, trigger=trigger,
                                                  stage="starting", started_at=now, heartbeat_at=now)
         except IntegrityError:
             return None
         return run.pk
-    claimed = _runs(tenant_id).filter(pk=run_id, status="queued").update(
-        status="running", stage="starting", started_at=now, heartbeat_at=now)
+    claimed = _runs(tenant_id).filter(pk=run_id, status=RunStatus.QUEUED).update(
+        status=RunStatus.RUNNING, stage="starting", started_at=now, heartbeat_at=now)
     return run_id if claimed else None
 
 
 def _finish(tenant_id: int, run_id: int, **fields: Any) -> None:
-    _runs(tenant_id).filter(pk=run_id, status="running").update(finished_at=timezone.now(), **fields)
+    _runs(tenant_id).filter(pk=run_id, status=RunStatus.RUNNING).update(finished_at=timezone.now(), **fields)
 
 
-def retrain_tenant(*, tenant_id: int, run_id: int | None = None, trigger: str = "manual") -> int | None:
+def retrain_tenant(*, tenant_id: int, run_id: int | None = None, trigger: str = RunTrigger.MANUAL) -> int | None:
     """Train, evaluate, register and maybe promote. Returns the new ModelVersion's pk."""
     from ml.learning.trainer import Cancelled
 
@@ -286,76 +287,80 @@ def retrain_tenant(*, tenant_id: int, run_id: int | None = None, trigger: str = 
     out_dir = Path(settings.KEFU_MODEL_DIR) / f"tenant-{tenant_id}" / f"intent-run{claimed}"
     try:
         with _Heartbeat(tenant_id, claimed):
-            return _train_and_register(tenant_id, claimed, reporter, out_dir)
+            return _train_and_register(tenant_id, claimed, reporter, out_dir, trigger)
     except Cancelled:
-        _runs(tenant_id).filter(pk=claimed, status="running").update(
-            status="cancelled", stage="cancelled", finished_at=timezone.now(), message=_("Cancelled."))
+        _runs(tenant_id).filter(pk=claimed, status=RunStatus.RUNNING).update(
+            status=RunStatus.CANCELLED, stage="cancelled", finished_at=timezone.now(), message=_("Cancelled."))
         return None
     except Exception as exc:  # noqa: BLE001 - recorded on the run; serving is untouched
         logger.exception("retrain of tenant %s (run %s) failed", tenant_id, claimed)
-        _finish(tenant_id, claimed, status="failed", message=f"{type(exc).__name__}: {exc}"[:500])
+        _finish(tenant_id, claimed, status=RunStatus.FAILED, message=f"{type(exc).__name__}: {exc}"[:500])
         return None
 
 
-def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out_dir: Path) -> int | None:
-    from ml.learning import gate, replay, trainer
-    from ml.learning.model import load_model
+def _serving_version(tenant_id: int, *, lock: bool = False) -> ModelVersion | None:
+    qs = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent", status=ModelStatus.SERVING)
+    return (qs.select_for_update() if lock else qs).first()
+
+
+def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out_dir: Path,
+                        trigger: str = RunTrigger.MANUAL) -> int | None:
+    from ml.learning import pipeline, trainer
 
     reporter.progress("snapshot", 0, 1, None)
-    dataset = build_dataset(tenant_id=tenant_id)
-    in_scope = [lb for lb in dataset.labels if lb != "out_of_scope"]
-    if len(in_scope) < 2:
-        _finish(tenant_id, run_id, status="done", stage="skipped",
-                message=_("Need at least two intents with examples to train a model."))
+    serving = _serving_version(tenant_id)
+    latest = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version").first()
+    policy = AIPolicy.objects.for_tenant(tenant_id).first()
+    messages = replay_messages(tenant_id=tenant_id)
+    outcome = pipeline.retrain(
+        training_records(tenant_id=tenant_id), out_dir=out_dir,
+        serving_artifact_dir=serving.artifact_path if serving is not None and serving.artifact_path else None,
+        serving_snapshot=latest.snapshot if latest is not None and latest.snapshot else None,
+        scheduled=trigger == RunTrigger.SCHEDULED, min_new=policy.retrain_min_new if policy else 20,
+        replay_messages=messages or None, replay_policy=_replay_policy(tenant_id),
+        progress=reporter.progress, should_cancel=reporter.should_cancel, **TRAIN_OPTIONS)
+    if outcome.candidate is None:
+        message = (_("Need at least two intents with examples to train a model.")
+                   if outcome.skipped == pipeline.TOO_FEW_INTENTS else outcome.reason)
+        _finish(tenant_id, run_id, status=RunStatus.DONE, stage="skipped", message=message)
         return None
     if reporter.should_cancel():
         raise trainer.Cancelled()
-    result = trainer.train_candidate(dataset, out_dir=out_dir, progress=reporter.progress,
-                                     should_cancel=reporter.should_cancel, **TRAIN_OPTIONS)
+    return _register(tenant_id, run_id, outcome, serving_before=serving)
 
-    reporter.progress("gating", 0, 1, None)
-    val_texts, val_labels = dataset.texts_labels("validation")
-    serving = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent", status=ModelStatus.SERVING).first()
-    serving_model = None
-    if serving is not None and serving.artifact_path and Path(serving.artifact_path).is_dir():
-        serving_model = load_model(serving.artifact_path)
-    comparison = gate.compare(result.model, serving_model, val_texts, val_labels,
-                              validation_hash=dataset.snapshot.validation_hash)
-    if reporter.should_cancel():
-        raise trainer.Cancelled()
 
-    reporter.progress("replay", 0, 1, None)
-    messages = replay_messages(tenant_id=tenant_id)
-    diff = replay.replay(messages, result.model, policy=_replay_policy(tenant_id)) if messages else {"messages": 0}
-    reporter.progress("replay", 1, 1, None)
-
-    extra = {k: result.metrics.get(k) for k in ("n_train", "n_validation", "labels", "backend",
-                                                "finetuned_encoder", "fit_seconds", "training_seconds")}
-    metrics = {**comparison.candidate, **extra, "dataset_stats": dataset.stats,
-               "model_eval": {k: v for k, v in result.metrics.items() if isinstance(v, int | float)}}
-    decision = comparison.decision
+def _register(tenant_id: int, run_id: int, outcome: Any, *, serving_before: ModelVersion | None) -> int:
+    """Store the candidate as the next version; serve it when the gate passed and nothing
+    changed meanwhile (the run is still ours, the serving version is the one gated against)."""
+    candidate = outcome.candidate
+    extra = {k: candidate.metrics.get(k) for k in ("n_train", "n_validation", "labels", "backend",
+                                                   "finetuned_encoder", "fit_seconds", "training_seconds")}
+    metrics = {**outcome.gate["candidate"], **extra, "dataset_stats": outcome.data_stats,
+               "model_eval": {k: v for k, v in candidate.metrics.items() if isinstance(v, int | float)}}
     with transaction.atomic():
         run = _runs(tenant_id).select_for_update().filter(pk=run_id).first()
-        current = (ModelVersion.objects.for_tenant(tenant_id).select_for_update()
-                   .filter(kind="intent", status=ModelStatus.SERVING).first())
-        still_ours = run is not None and run.status == "running" and not run.cancel_requested
-        promote = decision.promote and still_ours and (current is None or serving is None or current.pk == serving.pk)
-        reason = decision.reason
-        if decision.promote and not promote:
+        current = _serving_version(tenant_id, lock=True)
+        still_ours = run is not None and run.status == RunStatus.RUNNING and not run.cancel_requested
+        unchanged = current is None or serving_before is None or current.pk == serving_before.pk
+        promote = outcome.promote and still_ours and unchanged
+        reason = outcome.reason
+        if outcome.promote and not promote:
             reason = _("Passed the gate, but not promoted: the run was cancelled or the serving version changed meanwhile.")
         number = (ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version")
                   .values_list("version", flat=True).first() or 0) + 1
         version = ModelVersion.objects.create(
             tenant_id=tenant_id, kind="intent", version=number, status=ModelStatus.CANDIDATE, metrics=metrics,
-            serving_metrics=comparison.serving or {}, data_hash=dataset.snapshot.hash, code_version=code_version()[:64],
-            artifact_path=str(result.artifact_dir), training_seconds=round(result.training_seconds, 2),
-            reason=reason, snapshot=dataset.snapshot.to_dict(), replay=diff, training_run_id=run_id,
+            serving_metrics=outcome.gate["serving"] or {}, data_hash=outcome.snapshot.get("hash", ""),
+            code_version=code_version()[:64], artifact_path=str(candidate.artifact_dir),
+            training_seconds=round(candidate.training_seconds, 2), reason=reason, snapshot=outcome.snapshot,
+            replay=outcome.replay or {"messages": 0}, training_run_id=run_id,
         )
         if promote:
             _make_serving(tenant_id, version, current)
-        if run is not None and run.status == "running":
+        if run is not None and run.status == RunStatus.RUNNING:
             _runs(tenant_id).filter(pk=run_id).update(
-                status="done", stage="done", step=1, total_steps=1, model_version=version, finished_at=timezone.now(),
+                status=RunStatus.DONE, stage="done", step=1, total_steps=1, model_version=version,
+                finished_at=timezone.now(),
                 message=(_("v%(n)s promoted: %(r)s") if promote else _("v%(n)s kept as a candidate: %(r)s"))
                 % {"n": number, "r": reason})
     return version.pk
@@ -412,7 +417,7 @@ def check_schedule(*, tenant_id: int, now: Any = None) -> tuple[bool, str]:
     min_new = policy.retrain_min_new if policy else 20
     if schedule == RetrainSchedule.OFF:
         return False, "schedule is off"
-    last = _runs(tenant_id).filter(trigger="scheduled").order_by("-created_at").first()
+    last = _runs(tenant_id).filter(trigger=RunTrigger.SCHEDULED).order_by("-created_at").first()
     if last is not None and now - last.created_at < SCHEDULE_INTERVALS[RetrainSchedule(schedule)]:
         return False, "not due yet"
     latest = ModelVersion.objects.for_tenant(tenant_id).filter(kind="intent").order_by("-version").first()
@@ -437,6 +442,6 @@ def schedule_retraining() -> int:
         if not due:
             logger.info("tenant %s: no scheduled retrain (%s)", tenant_id, reason)
             continue
-        if start_retrain(tenant_id=tenant_id, trigger="scheduled") is not None:
+        if start_retrain(tenant_id=tenant_id, trigger=RunTrigger.SCHEDULED) is not None:
             started += 1
     return started

@@ -1,8 +1,10 @@
-"""One call for the ``retrain_tenant`` task: data check -> train -> gate -> replay.
+"""The one retraining orchestration: data check -> train -> gate -> replay.
 
-The task owns the lock, the TrainingRun/ModelVersion rows and the promotion itself;
-this function only computes. It never touches the serving artifact (it only reads it),
-so a crash anywhere here leaves serving as it was.
+``ml.training.retrain_tenant`` (the task) and the tests call it. The task owns the lock,
+the TrainingRun/ModelVersion rows and the promotion itself; this function only computes.
+It never touches the serving artifact (it only reads it), so a crash anywhere here leaves
+serving as it was; a serving artifact that cannot be loaded does not block a candidate
+(it is gated as a first model, against the absolute thresholds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from ml.learning.trainer import CandidateResult, Progress, TrainParams, code_ver
 logger = logging.getLogger(__name__)
 
 
+# Why a retrain trained nothing (RetrainOutcome.skipped).
+TOO_FEW_INTENTS = "too_few_intents"
+NOT_ENOUGH_NEW_DATA = "not_enough_new_data"
+
+
 @dataclass
 class RetrainOutcome:
     trained: bool
@@ -34,6 +41,7 @@ class RetrainOutcome:
     promote: bool = False
     gate: dict[str, Any] = field(default_factory=dict)   # {"candidate": metrics, "serving": metrics|None}
     replay: dict[str, Any] | None = None
+    skipped: str | None = None        # TOO_FEW_INTENTS | NOT_ENOUGH_NEW_DATA when not trained
 
     def summary(self) -> dict[str, Any]:
         """JSON-safe view for ModelVersion.metrics / TrainingRun.message."""
@@ -52,18 +60,22 @@ def retrain(records: Iterable[Record | Mapping[str, Any]], *, out_dir: str | Pat
             replay_policy: ReplayPolicy | Mapping[str, Any] | None = None,
             progress: Progress | None = None, should_cancel: Callable[[], bool] | None = None,
             params: TrainParams | None = None, finetune: bool | None = None,
-            encode: EncodeFn | None = None) -> RetrainOutcome:
-    """Build the data, and unless a scheduled run finds too little new data, train a
-    candidate, score it against the serving artifact on the candidate's validation
-    examples and replay recent messages. Raises ``Cancelled`` when cancelled."""
+            encode: EncodeFn | None = None, backend: str = "intent") -> RetrainOutcome:
+    """Build the data, and unless it has fewer than two intents or a scheduled run finds
+    too little new data, train a candidate, score it against the serving artifact on the
+    candidate's validation examples and replay recent messages. Raises ``Cancelled``
+    when cancelled."""
     ds = build_training_set(records)
     check = enough_new_data(serving_snapshot, ds, min_new=min_new if scheduled else 0)
     base: dict[str, Any] = {"data_check": check, "snapshot": ds.snapshot.to_dict(), "data_stats": ds.stats,
             "code_version": code_version()}
-    if not check.retrain and (scheduled or len(ds.labels) < 2):
-        return RetrainOutcome(trained=False, reason=check.reason, **base)
+    if len([label for label in ds.labels if label != "out_of_scope"]) < 2:
+        return RetrainOutcome(trained=False, reason="fewer than two intents with examples", skipped=TOO_FEW_INTENTS,
+                              **base)
+    if scheduled and not check.retrain:
+        return RetrainOutcome(trained=False, reason=check.reason, skipped=NOT_ENOUGH_NEW_DATA, **base)
     cand = train_candidate(ds, out_dir=out_dir, progress=progress, should_cancel=should_cancel, params=params,
-                           finetune=finetune, encode=encode)
+                           finetune=finetune, encode=encode, backend=backend)
     serving = None
     if serving_artifact_dir:
         try:

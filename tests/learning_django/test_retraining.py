@@ -13,7 +13,7 @@ from django.utils import timezone
 from ml import api as ml_api
 from ml import feedback as ml_feedback
 from ml import services, training
-from ml.models import AnalyzedMessage, ModelStatus, ModelVersion, TrainingExample, TrainingRun
+from ml.models import AnalyzedMessage, ModelStatus, ModelVersion, RunStatus, TrainingExample, TrainingRun
 from tests.learning_django.conftest import INTENTS, seed_intents
 
 pytestmark = pytest.mark.django_db
@@ -123,16 +123,38 @@ def test_stale_run_of_a_killed_worker_and_a_crash_leave_serving_untouched(team_a
     TrainingRun.objects.for_tenant(team_a.tenant).filter(status="running").update(status="done")
 
     # A crash mid-training: run failed, no version, serving untouched.
-    import ml.learning.trainer as trainer
+    import ml.learning.pipeline as pipeline
 
     def boom(*args, **kwargs):
         raise MemoryError("simulated crash")
 
-    monkeypatch.setattr(trainer, "train_candidate", boom)
+    monkeypatch.setattr(pipeline, "train_candidate", boom)
     run, version = _retrain(team_a)
     assert version is None and run.status == "failed" and "simulated crash" in run.message
     assert _serving(team_a).pk == serving.pk
     assert ModelVersion.objects.for_tenant(team_a.tenant).count() == 1
+
+
+def test_a_broken_serving_artifact_does_not_block_a_new_model(team_a, banking, tmp_path):
+    """One orchestration (ml.learning.pipeline.retrain) for the task and the tests: a serving
+    artifact that cannot be loaded is logged and the candidate is gated as a first model."""
+    seed_intents(team_a, banking, per_intent=8)
+    broken = tmp_path / "broken-artifact"
+    broken.mkdir()
+    (broken / "head.pkl").write_bytes(b"not a pickle")
+    ModelVersion.objects.create(tenant=team_a.tenant, kind="intent", version=1, status=ModelStatus.SERVING,
+                                artifact_path=str(broken), metrics={"macro_f1": 0.5})
+    run, version = _retrain(team_a)
+    assert run.status == RunStatus.DONE and version is not None, run.message
+    assert version.version == 2 and version.serving_metrics in ({}, None)
+    assert version.status == ModelStatus.SERVING, version.reason  # gated on the absolute thresholds only
+
+
+def test_too_few_intents_is_a_skipped_run_not_a_failure(team_a, banking):
+    services.create_intent(actor=team_a.owner, name="card_arrival", examples=banking["card_arrival"][:8])
+    run, version = _retrain(team_a)
+    assert version is None and (run.status, run.stage) == (RunStatus.DONE, "skipped")
+    assert "two intents" in run.message
 
 
 def test_cancel_queued_and_running(team_a, banking, monkeypatch):
