@@ -315,7 +315,7 @@ class HybridIndex:
 # BM25 weight in the score mix per query language, chosen on data by ``ml.bench.answer``
 # (per-language retrieval table). MiniLM has almost no Chinese vocabulary: Chinese
 # sentences get near-identical vectors, so for Chinese the CJK-bigram BM25 must lead.
-LANGUAGE_BM25_WEIGHTS: dict[str, float] = {"en": 0.1, "zh": 0.5}
+LANGUAGE_BM25_WEIGHTS: dict[str, float] = {"en": 0.1, "zh": 20.0}
 
 
 def bm25_weight_for(language: str | None, default: float | None = None) -> float | None:

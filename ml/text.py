@@ -17,6 +17,13 @@ STOPWORDS = frozenset(
 )
 
 
+# Chinese bigrams that only make a sentence a question ("how long", "I want", "can you"):
+# without them "我想退货，需要多长时间？" matches "配送时间" as well as it matches "退货".
+CJK_STOP_BIGRAMS = frozenset(
+    "我想 想要 需要 要多 多长 长时 时间 多久 怎么 怎样 如何 什么 可以 能不 不能 是否 请问 你们 我们 您的 一下 的话".split()
+)
+
+
 def is_cjk(ch: str) -> bool:
     return bool(_CJK_RE.match(ch))
 
@@ -34,7 +41,8 @@ def tokenize(text: str, *, drop_stopwords: bool = True) -> list[str]:
             if len(tok) == 1:
                 out.append(tok)
             else:
-                out.extend(tok[i:i + 2] for i in range(len(tok) - 1))
+                out.extend(tok[i:i + 2] for i in range(len(tok) - 1)
+                           if not (drop_stopwords and tok[i:i + 2] in CJK_STOP_BIGRAMS))
         else:
             tok = tok.replace("’", "'")
             if drop_stopwords and tok in STOPWORDS:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +48,8 @@ class AnswerSettings:
     min_support: float = 0.6          # every answer sentence needs this much support in the evidence
     min_relevance: float = 0.35       # the answer must be at least this close to the question
     min_sentence_sim: float = 0.42    # without an answerability model: closest evidence sentence needed
+    sentence_lead_penalty: float = 0.01  # per position of a sentence in its chunk (near-ties: the lead)
+    sentence_rank_penalty: float = 0.02  # per retrieval rank of the sentence's chunk
     llm_below_relevance: float = 0.6  # the LLM runs only when the extractive answer is less relevant
     llm_max_new_tokens: int = 80
     answerability_threshold: float | None = None  # None: the model's own (chosen on dev data)
@@ -93,9 +97,12 @@ def clean_evidence(text: str) -> tuple[str, list[str]]:
 
 def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs: np.ndarray,
                     question_vec: np.ndarray, *, cfg: AnswerSettings | None = None,
-                    check_relevance: bool = True) -> dict[str, Any]:
+                    check_relevance: bool = True, sentence_vecs: np.ndarray | None = None,
+                    answer_vec: np.ndarray | None = None) -> dict[str, Any]:
     """Support of each candidate sentence in the evidence; numbers; relevance to the question
-    (``check_relevance=False`` for a later sentence of an answer whose first one was relevant)."""
+    (``check_relevance=False`` for a later sentence of an answer whose first one was relevant).
+    ``sentence_vecs`` / ``answer_vec``: vectors the caller already has (an extractive answer's
+    sentences are evidence sentences), saving encoder calls."""
     cfg = cfg or AnswerSettings()
     sentences = split_sentences(candidate) or [candidate]
     reasons: list[str] = []
@@ -113,7 +120,8 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
         reasons.append("contains an instruction-like sentence")
     if not candidate.strip() or re.search(r"\b(i don't know|i do not know|not sure|cannot answer)\b", candidate, re.I):
         reasons.append("abstains")
-    vecs = encode(sentences)
+    vecs = sentence_vecs if sentence_vecs is not None and len(sentence_vecs) == len(sentences) \
+        else cached_encode(sentences)
     support_each = (vecs @ evidence_vecs.T).max(axis=1) if len(evidence_sentences) else np.zeros(len(sentences))
     ev_tokens = set(tokenize(evidence_text))
     lexical = [len(set(tokenize(s)) & ev_tokens) / max(1, len(set(tokenize(s)))) for s in sentences]
@@ -121,7 +129,8 @@ def score_candidate(candidate: str, evidence_sentences: list[str], evidence_vecs
     weakest = min(support) if support else 0.0
     if weakest < cfg.min_support:
         reasons.append(f"a sentence is not supported by the evidence ({weakest:.2f})")
-    answer_vec = encode([candidate])[0]
+    if answer_vec is None:
+        answer_vec = vecs[0] if len(sentences) == 1 else encode([candidate])[0]
     relevance = float(answer_vec @ question_vec)
     if check_relevance and relevance < cfg.min_relevance:
         reasons.append(f"not relevant to the question ({relevance:.2f})")
@@ -139,6 +148,8 @@ class Evidence:
     article_ids: list[str]
     sentences: list[str]
     vecs: np.ndarray
+    positions: list[int]  # of each sentence within its chunk
+    ranks: list[int]  # retrieval rank of each sentence's chunk
 
 
 def _retrieve(state: TenantState, query: str, qvec: np.ndarray, language: str, filter_language: bool,
@@ -177,29 +188,82 @@ def _has_language(state: TenantState, language: str) -> bool:
 def _evidence(hits: list[Any], explanation: dict[str, Any]) -> Evidence:
     article_ids: list[str] = []
     sentences: list[str] = []
+    positions: list[int] = []
+    ranks: list[int] = []
     dropped: list[str] = []
-    for h in hits:
+    for rank, h in enumerate(hits):
         body = h.text.split("\n\n", 1)[1] if h.text.startswith(h.title) and "\n\n" in h.text else h.text
         cleaned, bad = clean_evidence(body)
         dropped += bad
-        for sentence in split_sentences(cleaned):
+        for position, sentence in enumerate(split_sentences(cleaned)):
             article_ids.append(h.article_id)
             sentences.append(sentence)
+            positions.append(position)
+            ranks.append(rank)
     if dropped:
         explanation["ignored_instructions"] = dropped
-    return Evidence(article_ids, sentences, encode(sentences) if sentences else np.zeros((0, 1), np.float32))
+    vecs = cached_encode(sentences) if sentences else np.zeros((0, 1), np.float32)
+    return Evidence(article_ids, sentences, vecs, positions, ranks)
 
 
-def _extractive(evidence: Evidence, qvec: np.ndarray, cfg: AnswerSettings) -> tuple[dict[str, Any], float]:
+_SENTENCE_VECS: OrderedDict[str, np.ndarray] = OrderedDict()
+_SENTENCE_VECS_MAX = 50_000
+_sentence_lock = threading.Lock()
+
+
+def cached_encode(sentences: list[str]) -> np.ndarray:
+    """Sentence vectors, LRU-cached per process: the same articles are retrieved again and
+    again, and re-encoding their sentences was most of a turn's time."""
+    with _sentence_lock:
+        missing = [s for s in dict.fromkeys(sentences) if s not in _SENTENCE_VECS]
+    if missing:
+        fresh = encode(missing)
+        with _sentence_lock:
+            _SENTENCE_VECS.update(zip(missing, fresh, strict=True))
+            while len(_SENTENCE_VECS) > _SENTENCE_VECS_MAX:
+                _SENTENCE_VECS.popitem(last=False)
+    with _sentence_lock:
+        out = []
+        for s in sentences:
+            vec = _SENTENCE_VECS.get(s)
+            if vec is None:  # evicted meanwhile by another thread
+                vec = encode([s])[0]
+            else:
+                _SENTENCE_VECS.move_to_end(s)
+            out.append(vec)
+    return np.vstack(out)
+
+
+def sentence_scores(evidence: Evidence, query: str, qvec: np.ndarray, language: str,
+                    cfg: AnswerSettings) -> np.ndarray:
+    """How well each evidence sentence answers the query: dense cosine mixed with the share of
+    the query's tokens it contains (with the language's BM25 weight: Chinese vectors barely
+    differ, CJK bigrams do), minus a little per position in its chunk and per retrieval rank
+    of its chunk, so near-ties go to the lead sentence of the best chunk."""
+    from ml.retrieval import bm25_weight_for
+
+    weight = bm25_weight_for(language, 0.1) or 0.0
+    q_tokens = set(tokenize(query))
+    lexical = np.array([len(q_tokens & set(tokenize(s))) / max(1, len(q_tokens)) for s in evidence.sentences])
+    dense = evidence.vecs @ qvec
+    return ((dense + weight * lexical) / (1.0 + weight) - cfg.sentence_lead_penalty * np.array(evidence.positions)
+            - cfg.sentence_rank_penalty * np.array(evidence.ranks))
+
+
+def _extractive(evidence: Evidence, query: str, qvec: np.ndarray, language: str,
+                cfg: AnswerSettings) -> tuple[dict[str, Any], float]:
     """The best evidence sentence (plus its neighbour when it is relevant too), scored."""
-    sims = evidence.vecs @ qvec
+    sims = sentence_scores(evidence, query, qvec, language, cfg)
     best = int(np.argmax(sims))
     picked = [best]
     if (best + 1 < len(evidence.sentences) and evidence.article_ids[best + 1] == evidence.article_ids[best]
             and sims[best + 1] >= sims[best] - cfg.neighbour_gap):
         picked.append(best + 1)
     text = " ".join(evidence.sentences[i] for i in picked)
-    scored = score_candidate(text, evidence.sentences, evidence.vecs, qvec, cfg=cfg)
+    vecs = evidence.vecs[picked]
+    mean = vecs.mean(axis=0)
+    scored = score_candidate(text, evidence.sentences, evidence.vecs, qvec, cfg=cfg, sentence_vecs=vecs,
+                             answer_vec=mean / max(float(np.linalg.norm(mean)), 1e-9))
     return {"kind": "extractive", "text": text, "article_ids": [evidence.article_ids[best]], **scored}, \
         float(sims[best])
 
@@ -258,7 +322,7 @@ def answer_turn(*, state: TenantState, query: str, qvec: np.ndarray, language: s
     evidence = _evidence(good, explanation)
     if not evidence.sentences:
         return AnswerOutcome(False, "The matching knowledge has no usable sentences.", reason="no_match")
-    extractive, best_sim = _extractive(evidence, qvec, cfg)
+    extractive, best_sim = _extractive(evidence, query, qvec, language, cfg)
     candidates = [extractive]
     explanation["candidates"] = candidates
     features = turn_features(hits=hits, leaders=leaders, query=query, intent_confidence=intent_confidence,

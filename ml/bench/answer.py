@@ -43,7 +43,7 @@ import numpy as np
 from ml import datasets
 from ml.bench.common import embed_cached, table, write_results
 
-ZH_WEIGHTS = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0, 1e6)
+ZH_WEIGHTS = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 1e6)
 EN_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 1e6)
 
 
@@ -76,6 +76,9 @@ def prepare_database() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # A scratch database on loopback: the deployment checks need these, nothing serves here.
+    os.environ.setdefault("KEFU_SECRET_KEY", "answer-bench-" + os.urandom(16).hex())
+    os.environ.setdefault("KEFU_ALLOWED_HOSTS", "127.0.0.1")
     import django
 
     django.setup()
@@ -203,7 +206,11 @@ def per_language_retrieval(faq: list[dict[str, Any]], a_vec: np.ndarray, queries
     zq_vec, _s, _c = embed_cached("zh-shop-q", zq)
     tables = {"en": retrieval_rows(en_index, queries, q_vec, gold, EN_WEIGHTS, "en"),
               "zh": retrieval_rows(zh_index, zq, zq_vec, [t for _q, t in zh_shop.QUESTIONS_ZH], ZH_WEIGHTS, "zh")}
-    chosen = {lang: max(rows, key=lambda n: (rows[n]["dev"]["mrr@10"], rows[n]["dev"]["hit@1"]))
+    # Among the mixes (not a component alone), the best on dev; ties go to the larger BM25
+    # weight (the dense side is the weaker signal when it adds nothing).
+    chosen = {lang: max((n for n in rows if n not in ("bm25", "dense")),
+                        key=lambda n, r=rows: (round(r[n]["dev"]["mrr@10"], 6), round(r[n]["dev"]["hit@1"], 6),  # type: ignore[misc]
+                                               r[n]["weight"]["w"]))
               for lang, rows in tables.items()}
     # How alike MiniLM makes Chinese texts: mean pairwise cosine of the articles.
     zh_sim = float((zh_vec @ zh_vec.T)[np.triu_indices(len(zh_vec), 1)].mean())
