@@ -154,11 +154,12 @@ def test_03_anonymous_visitor_gets_no_order_data(team_a, order_api):
     first = _ask(anonymous, "Where is my order 1001?", 1)
     assert first.body == actions.sign_in_text("en")
     assert first.explanation["decision"]["reason"] == "identity_required"
-    # Asking again: asked to sign in again, or (once the agent sees its earlier ask) a person.
+    # Asking again (the bot's turn state says it asked to sign in): a person takes over.
     second = _ask(anonymous, "Where is my order 1001? Please tell me", 2)
+    assert second.explanation["decision"]["action"] == "handoff", second.explanation
     assert second.explanation["decision"]["reason"] == "identity_required"
     conv = Conversation.objects.for_tenant(team_a.tenant).get(pk=second.conversation_id)
-    assert second.body == first.body or conv.handled_by == "human"
+    assert (conv.handled_by, conv.handoff_reason) == ("human", "identity_required")
 
     assert order_api.requests == []  # the shop's API was never called
     for text in (first.body, second.body):
