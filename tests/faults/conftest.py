@@ -40,6 +40,7 @@ def redis_everywhere(settings):
     channel_layers.backends.clear()
     celery_app.control.purge()
     yield
+    celery_app.control.purge()  # nothing left for a later test's worker (e.g. test 07's embeddings)
     channel_layers.backends.clear()
 
 
