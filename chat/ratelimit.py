@@ -5,7 +5,8 @@ all of them only when none is full, so a refused attempt costs nothing against t
 limits (a visitor flooding past its own limit does not use up its widget's budget). With
 REDIS_URL the counters live in Redis (one round trip: a Lua script); without it (embedded
 mode, one process) they live in this process's memory. A Redis outage fails open: chat
-keeps working without limits rather than refusing every visitor.
+keeps working without limits rather than refusing every visitor, and for REDIS_RETRY_S
+after a failure Redis is not asked at all (no timeout per message, one log line).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -44,8 +46,11 @@ return 0
 
 _lock = threading.Lock()
 _redis: Any = None
+_redis_url = ""
 _script: Any = None
 _memory: dict[str, tuple[float, int]] = {}  # key -> (window end, count)
+REDIS_RETRY_S = 5.0
+_redis_down_until = 0.0
 
 
 def _prefix() -> str:
@@ -53,15 +58,14 @@ def _prefix() -> str:
 
 
 def _client() -> Any:
-    global _redis, _script
-    if _redis is None:
-        import redis
-
+    global _redis, _redis_url, _script
+    url = settings.REDIS_URL
+    if _redis is None or _redis_url != url:
         with _lock:
-            if _redis is None:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+            if _redis is None or _redis_url != url:
+                client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
                 _script = client.register_script(_LUA)
-                _redis = client
+                _redis, _redis_url = client, url
     return _redis
 
 
@@ -72,6 +76,9 @@ def allow(limits: Sequence[Limit]) -> Limit | None:
         return None
     if not settings.REDIS_URL:
         return _allow_in_memory(active)
+    global _redis_down_until
+    if time.monotonic() < _redis_down_until:
+        return None
     try:
         _client()
         full = int(
@@ -80,8 +87,9 @@ def allow(limits: Sequence[Limit]) -> Limit | None:
                 args=[v for lim in active for v in (lim.limit, max(1, int(lim.window_s)))],
             )
         )
-    except Exception:  # redis.RedisError, OSError: no limits rather than no chat
-        logger.warning("rate limit counters unavailable (Redis); allowing", exc_info=True)
+    except (redis.RedisError, OSError) as exc:  # no limits rather than no chat
+        _redis_down_until = time.monotonic() + REDIS_RETRY_S
+        logger.warning("rate limits off for %.0f s: Redis unavailable (%s)", REDIS_RETRY_S, exc)
         return None
     return active[full - 1] if full else None
 

@@ -132,3 +132,23 @@ def test_04_client_msg_id_unique_per_visitor_across_conversations(team_a, socket
         contact=services.resolve_visitor(widget=widget), body="hello", client_msg_id="m-1"
     )
     assert other.duplicate is False
+
+
+def test_04_open_or_create_locks_the_visitor(team_a, socket_settings, bot_calls):  # noqa: F811
+    """The slow path (no conversation_id) takes the visitor's row lock; the hot path does not."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from chat import services
+
+    widget, _secret = tenant_services.create_widget(actor=team_a.owner, name="Lock", allowed_origins=ORIGIN)
+    visitor = services.resolve_visitor(widget=widget)
+    with CaptureQueriesContext(connection) as slow:
+        first = services.send_visitor_message(contact=visitor, body="hello", client_msg_id="l-1")
+    locks = [q["sql"] for q in slow.captured_queries if "FOR NO KEY UPDATE" in q["sql"]]
+    assert len(locks) == 1 and '"chat_contact"' in locks[0]
+    with CaptureQueriesContext(connection) as hot:
+        services.send_visitor_message(
+            contact=visitor, body="again", client_msg_id="l-2", conversation_id=first.conversation.pk
+        )
+    assert len(hot.captured_queries) == 1 and "FOR NO KEY UPDATE" not in hot.captured_queries[0]["sql"]

@@ -108,3 +108,19 @@ def test_10_limits_per_address_shared_by_two_processes(team_a, tmp_path, monkeyp
     assert all(x["first"]["code"] == "rate_limited" and x["close"] == 4429 for x in later[2:])
     assert Contact.objects.for_tenant(team_a.tenant).count() == IP_NEW_VISITORS
     assert returning == "ready"
+
+
+def test_10_redis_outage_lets_visitors_through(settings, caplog):
+    """Fail open: no Redis means no limits (one log line), not a refused or stalled chat."""
+    from chat import ratelimit
+
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    ratelimit._redis_down_until = 0.0
+    try:
+        limits = [ratelimit.Limit("v:1", 1)]
+        assert ratelimit.allow(limits) is None
+        assert ratelimit.allow(limits) is None  # within REDIS_RETRY_S: Redis not even asked
+        logged = [r.getMessage() for r in caplog.records if r.name == "chat.ratelimit"]
+        assert len(logged) == 1 and "Redis unavailable" in logged[0]
+    finally:
+        ratelimit._redis_down_until = 0.0
