@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.staticfiles import finders
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -150,8 +152,13 @@ def demo_host(request: HttpRequest, public_key: str) -> HttpResponse:
     widget = tenant_selectors.widget_by_public_key(public_key=public_key)
     if widget is None:
         raise Http404
+    # The stand-in site's own language (?lang=zh-CN shows how the widget follows a page's
+    # lang); by default the language the page itself is rendered in.
+    page_lang = request.GET.get("lang", "")
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?", page_lang):
+        page_lang = get_language() or "en"
     return render(
         request,
         "chat/demo_host.html",
-        {"widget": widget, "public_base_url": settings.PUBLIC_BASE_URL},
+        {"widget": widget, "public_base_url": settings.PUBLIC_BASE_URL, "page_lang": page_lang},
     )

@@ -188,7 +188,7 @@ DEMO_POLICY = {
     "max_bot_turns": 8,
     "persona": "You are Kefu, the friendly assistant of Demo Shop. Be brief and warm.",
     "guardrails": "Never promise refunds, discounts, delivery dates or prices that are not in the knowledge base.",
-    "supported_languages": ["en"],
+    "supported_languages": ["en", "zh"],  # the shop has Chinese articles (DEMO_ARTICLES_ZH)
     "unsupported_language": "handoff",
 }
 
