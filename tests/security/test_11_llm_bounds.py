@@ -144,8 +144,8 @@ def test_11_reader_stops_at_the_deadline(llm_server, mode):
 @pytest.mark.django_db
 def test_11_visitor_gets_the_extractive_answer_when_the_llm_is_silent(team_a, llm_server, settings):
     """Production entry point (the analyzer chat's respond task calls), real MiniLM, the LLM
-    forced to run and silent after one token: the visitor gets the extractive answer just
-    after the 2 s deadline, and the LLM connection is closed. Before the fix: 60 s of
+    forced to run and silent after one token: the LLM's part ends at its 2 s deadline, the
+    visitor gets the extractive answer, and the LLM connection is closed. Before the fix: 60 s of
     silence, then a model_error handoff while a thread kept reading."""
     from ml import serving
     from ml.serving import encode, get_state
@@ -174,7 +174,9 @@ def test_11_visitor_gets_the_extractive_answer_when_the_llm_is_silent(team_a, ll
     extractive = next(c for c in explanation["candidates"] if c["kind"] == "extractive")
     assert result["text"] == extractive["text"] and "".join(pieces) == result["text"]
     assert "deadline" in explanation["generator_error"]
-    assert elapsed < 2.0 + 4.0, (elapsed, explanation.get("timings_ms"))  # the deadline plus scoring on 2 shared cores
+    timings = explanation["timings_ms"]
+    assert timings["generation_ms"] < 2000 + 500, timings  # the LLM's share: its deadline
+    assert elapsed < 2.0 + 6.0, (elapsed, timings)  # plus MiniLM's work on a shared 2-core machine
     assert server.requests and server.requests[0]["max_tokens"] == 80
     assert server.closed.wait(3), "the LLM connection was left open"
 
