@@ -12,6 +12,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from config.embedded_scheduler import with_embedded_scheduler  # noqa: E402
 
 if os.environ.get("KEFU_WARM_UP") == "1":
     # Embedded default: this server process is also the inference pool; load the models
@@ -27,9 +28,12 @@ if os.environ.get("KEFU_WARM_UP") == "1":
 
 # Origin checks are per route: widget sockets check the widget's allowed origins,
 # agent sockets check the portal's own host (see the consumer bases in tenants.consumers).
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns)))),
-    }
+# The embedded server also runs the beat schedule (config/embedded_scheduler.py).
+application = with_embedded_scheduler(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns)))),
+        }
+    )
 )

@@ -12,10 +12,10 @@ import os
 import threading
 
 from celery import Celery
-from celery.schedules import crontab
 from celery.signals import worker_process_init
-from django.conf import settings
 from kombu import Queue
+
+from config.schedule import beat_schedule
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,19 +29,7 @@ app.conf.task_routes = {
     "ml.tasks.run_import": {"queue": "embedding"},
     "ml.tasks.retrain_tenant": {"queue": "training"},
 }
-app.conf.beat_schedule = {
-    # Looks at every tenant's schedule and enqueues retrain_tenant where due and worth it.
-    "schedule-retraining": {"task": "ml.tasks.schedule_retraining", "schedule": crontab(minute=7)},
-    # Wakes snoozed conversations whose time has come; resolves idle bot conversations.
-    "chat-housekeeping": {"task": "chat.tasks.housekeeping", "schedule": 60.0},
-    # Keeps dashboard roll-ups fresh (incremental: only conversations with new events).
-    "refresh-dashboard-rollups": {"task": "chat.reporting.tasks.refresh_rollups", "schedule": 300.0},
-    # Deletes visitor data older than each tenant's retention_days (issue 9 #12).
-    "purge-expired-visitor-data": {"task": "chat.tasks.purge_expired_data", "schedule": crontab(hour=3, minute=17)},
-    # Sends respond jobs the on-commit kick could not (broker down, web process died), tells
-    # waiting visitors "still working on it", hands overdue ones to a person.
-    "chat-outbox-sweep": {"task": "chat.tasks.sweep_outbox", "schedule": float(settings.KEFU_OUTBOX_SWEEP_S)},
-}
+app.conf.beat_schedule = beat_schedule()  # config/schedule.py: shared with the embedded server
 app.autodiscover_tasks()
 
 

@@ -144,11 +144,12 @@ if DATABASE_URL:
         raise ImproperlyConfigured(f"DATABASE_URL must be postgresql:// or sqlite:, got {DATABASE_URL!r}")
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("KEFU_DB_CONN_MAX_AGE", 60), conn_health_checks=True)}
 else:
-    (BASE_DIR / "var").mkdir(exist_ok=True)
+    SQLITE_PATH = Path(os.environ.get("KEFU_SQLITE_PATH", "") or BASE_DIR / "var" / "kefu.sqlite3")
+    SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(BASE_DIR / "var" / "kefu.sqlite3"),
+            "NAME": str(SQLITE_PATH),
             # Several threads (server + inference pool) write: wait rather than fail.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
@@ -266,6 +267,14 @@ KEFU_BOT_AUTO_RESOLVE_AFTER_S = env_int("KEFU_BOT_AUTO_RESOLVE_AFTER_S", 24 * 36
 # A training run whose heartbeat is older than this is treated as dead (worker killed).
 KEFU_TRAINING_STALE_S = env_int("KEFU_TRAINING_STALE_S", 90)
 KEFU_TRAINING_QUEUED_STALE_S = env_int("KEFU_TRAINING_QUEUED_STALE_S", 6 * 3600)
+
+# --- the beat schedule (config/schedule.py) ----------------------------------------------
+# Periods of chat housekeeping (wake snoozed, bot auto-resolve) and dashboard roll-ups.
+KEFU_HOUSEKEEPING_S = env_int("KEFU_HOUSEKEEPING_S", 60)
+KEFU_ROLLUP_REFRESH_S = env_int("KEFU_ROLLUP_REFRESH_S", 300)
+# The embedded server runs the schedule itself in a thread (config/embedded_scheduler.py);
+# a deployment runs Celery beat instead.
+KEFU_EMBEDDED_SCHEDULER = env_bool("KEFU_EMBEDDED_SCHEDULER", True)
 
 # --- limits ---------------------------------------------------------------------------
 KEFU_MAX_MESSAGE_CHARS = env_int("KEFU_MAX_MESSAGE_CHARS", 4000)
