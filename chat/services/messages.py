@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from chat import learning, ratelimit
+from chat import events, learning, ratelimit
 from chat.models import (
     Contact,
     Conversation,
@@ -208,6 +208,10 @@ def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> Non
     if conv.handled_by == HandledBy.BOT:
         from chat.tasks import enqueue_respond
 
+        # The visitor sees the bot typing at once (not when a worker picks the job up);
+        # the streamed reply or the final message replaces the indicator.
+        events.emit(events.visitor_group(conv.tenant_id, conv.contact_id),
+                    {"type": "typing", "conversation_id": conv.pk, "side": "bot", "on": True})
         enqueue_respond(conv.tenant_id, msg.pk)
 
 
