@@ -62,8 +62,9 @@ class ActionServer:
         self.server.server_close()
 
 
-def seed_tenants(base_url: str) -> dict[str, int]:
-    """Fresh fixture tenants (unique slugs per run); returns tenant ids by key."""
+def seed_tenants(base_url: str, *, use_generator: bool | None = None) -> dict[str, int]:
+    """Fresh fixture tenants (unique slugs per run); returns tenant ids by key.
+    ``use_generator`` overrides the fixtures' policies (tests switch the LLM off)."""
     from django.contrib.auth import get_user_model
 
     from ml import services
@@ -84,7 +85,8 @@ def seed_tenants(base_url: str) -> dict[str, int]:
         for i in spec["intents"]:
             services.create_intent(actor=owner, name=i["name"], description=i["description"],
                                    escalates=i["escalates"], examples=i["examples"])
-        services.update_policy(actor=owner, **spec["policy"])
+        policy = spec["policy"] if use_generator is None else {**spec["policy"], "use_generator": use_generator}
+        services.update_policy(actor=owner, **policy)
         for action in spec["actions"]:
             services.create_action(actor=owner, **{**action,
                                                    "url_template": action["url_template"].replace("{base}", base_url)})

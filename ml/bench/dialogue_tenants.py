@@ -159,7 +159,7 @@ def _action(name: str, path: str, param: str, prompt: str, template: str, intent
 TENANTS: dict[str, dict[str, Any]] = {
     "shop": {"name": "Bench Shop", "articles": SHOP_ARTICLES, "intents": SHOP_INTENTS,
              "policy": {"supported_languages": ["en", "zh"], "unsupported_language": "article",
-                        "persona": "You are the assistant of Bench Shop.", "use_generator": False},
+                        "persona": "You are the assistant of Bench Shop.", "use_generator": True},
              "actions": [
                  _action("order_status", "/orders/{order_number}", "order_number", "Sure! What is your order number?",
                          "Order {order_number} is {status}. Carrier: {carrier}, tracking number {tracking_number}; "

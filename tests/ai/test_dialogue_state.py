@@ -1,6 +1,6 @@
 """Conversation state across turns, through the production entry point
 (``ml.api.analyze_and_reply``) with the REAL models: MiniLM (intent, retrieval,
-grounding), the sentiment head and lingua. The generator is off in these tenants' policy.
+grounding), the sentiment head and lingua. The generator is switched off in these tenants.
 Tenants and the order API are the dialogue bench's fixtures (ml.bench.dialogue_tenants),
 served by a real local HTTP server."""
 
@@ -19,7 +19,7 @@ from ml.bench.dialogue_tenants import ACTION_DATA
 def bench(db, settings):
     server = ActionServer(ACTION_DATA)
     settings.KEFU_ACTION_ALLOWED_HOSTS = [server.base.removeprefix("http://")]
-    yield server, seed_tenants(server.base)
+    yield server, seed_tenants(server.base, use_generator=False)
     server.close()
 
 
