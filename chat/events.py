@@ -68,7 +68,3 @@ def collect() -> Iterator[list[Event]]:
         yield box
     finally:
         _local.box = previous
-
-
-def on_commit_safe(fn: Any) -> None:
-    transaction.on_commit(fn)

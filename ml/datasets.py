@@ -8,8 +8,6 @@ sentiment CC BY-NC-SA 4.0 (evaluation only, never train a shipped model on it).
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -42,10 +40,6 @@ def banking77(split: str) -> tuple[list[str], list[str]]:
     return [r["text"].strip() for r in rows], [r["category"].strip() for r in rows]
 
 
-def banking77_intents() -> list[str]:
-    return list(json.loads((data_dir() / "banking77" / "categories.json").read_text()))
-
-
 def bank_faqs() -> list[dict[str, Any]]:
     """Deduplicated Bank FAQ pairs: one row per unique answer (its first question kept
     as the query; other questions with the same answer become extra queries)."""
@@ -74,10 +68,3 @@ def airline_sentiment() -> tuple[list[str], list[str]]:
     """(texts, labels in negative/neutral/positive) — evaluation only (CC BY-NC-SA)."""
     rows = _read_csv(data_dir() / "sentiment" / "twitter_us_airline_sentiment.csv")
     return [r["text"] for r in rows], [r["airline_sentiment"] for r in rows]
-
-
-def file_hash(*paths: Path) -> str:
-    h = hashlib.sha256()
-    for p in paths:
-        h.update(p.read_bytes())
-    return h.hexdigest()[:16]

@@ -61,10 +61,6 @@ def import_list(*, tenant: Tenant, limit: int = 10) -> QuerySet[KnowledgeImport]
     return KnowledgeImport.objects.for_tenant(tenant).defer("items").order_by("-created_at")[:limit]
 
 
-def import_get(*, tenant: Tenant, import_id: int) -> KnowledgeImport | None:
-    return KnowledgeImport.objects.for_tenant(tenant).defer("items").filter(pk=import_id).first()
-
-
 def intent_list(*, tenant: Tenant | int) -> QuerySet[Intent]:
     examples = IntentExample.objects.for_tenant(tenant).order_by("pk")
     return (
@@ -73,10 +69,6 @@ def intent_list(*, tenant: Tenant | int) -> QuerySet[Intent]:
         .annotate(example_count=Count("examples"))
         .order_by("name")
     )
-
-
-def intent_get(*, tenant: Tenant, intent_id: int) -> Intent | None:
-    return Intent.objects.for_tenant(tenant).filter(pk=intent_id).first()
 
 
 def training_examples(*, tenant: Tenant | int) -> list[tuple[str, str]]:
@@ -117,10 +109,6 @@ def action_list(*, tenant: Tenant) -> QuerySet[Action]:
 
 def active_actions(*, tenant: Tenant | int) -> QuerySet[Action]:
     return Action.objects.for_tenant(tenant).filter(is_active=True).order_by("name")
-
-
-def action_get(*, tenant: Tenant, action_id: int) -> Action | None:
-    return Action.objects.for_tenant(tenant).filter(pk=action_id).first()
 
 
 def model_versions(*, tenant: Tenant, kind: str = "intent") -> QuerySet[ModelVersion]:

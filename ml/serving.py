@@ -1,7 +1,7 @@
 """Per-process serving state for inference workers: one retrieval index, intent model,
 policy and action set per tenant, refreshed when the tenant's revision counters change.
 
-Imported lazily by ``ml.services.analyze_and_reply`` (never at import time of a web
+Imported lazily by ``ml.api.analyze_and_reply`` (never at import time of a web
 process). Heavy models (MiniLM, the generator) load once per process on first use.
 """
 
@@ -140,29 +140,6 @@ class TrainedIntentModel(IntentModel):
         cands = [{"name": str(n), "probability": round(float(pr), 4)} for n, pr in list(top)[:3]]
         oos = p.label == "out_of_scope"
         return IntentPrediction(None if oos else p.label, round(float(p.confidence), 4), oos, cands)
-
-
-class LinearHead:
-    """A trained linear head on MiniLM embeddings (artifact: head.npz)."""
-
-    def __init__(self, coef: np.ndarray, intercept: np.ndarray, classes: np.ndarray) -> None:
-        self.coef_, self.intercept_, self.classes_ = coef, intercept, classes
-
-    @classmethod
-    def load(cls, directory: str) -> LinearHead:
-        from pathlib import Path
-
-        data = np.load(Path(directory) / "head.npz", allow_pickle=False)
-        return cls(data["coef"], data["intercept"], data["classes"])
-
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        logits = x @ self.coef_.T + self.intercept_
-        if logits.shape[1] == 1:  # binary head
-            p = 1.0 / (1.0 + np.exp(-logits))
-            return np.hstack([1 - p, p])
-        logits = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
 
 
 # --- tenant state -----------------------------------------------------------------------------------

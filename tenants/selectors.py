@@ -44,20 +44,12 @@ def member_list(*, tenant: Tenant) -> QuerySet[Membership]:
     return Membership.objects.for_tenant(tenant).select_related("user").order_by("created_at")
 
 
-def member_get(*, tenant: Tenant, membership_id: int) -> Membership | None:
-    return Membership.objects.for_tenant(tenant).select_related("user").filter(pk=membership_id).first()
-
-
 def pending_invitations(*, tenant: Tenant) -> QuerySet[Invitation]:
     return Invitation.objects.for_tenant(tenant).filter(accepted_at__isnull=True, revoked_at__isnull=True)
 
 
 def widget_list(*, tenant: Tenant) -> QuerySet[Widget]:
     return Widget.objects.for_tenant(tenant).order_by("created_at")
-
-
-def widget_get(*, tenant: Tenant, widget_id: int) -> Widget | None:
-    return Widget.objects.for_tenant(tenant).filter(pk=widget_id).first()
 
 
 def widget_by_public_key(*, public_key: str) -> Widget | None:

@@ -9,12 +9,3 @@ from chat.reporting import rollups
 def refresh_rollups() -> int:
     """Beat (every 300 s): facts and daily roll-ups of every tenant with reporting events."""
     return rollups.refresh_all()
-
-
-@shared_task(name="chat.reporting.tasks.refresh_tenant_rollups", ignore_result=True)
-def refresh_tenant_rollups(tenant_id: int) -> None:
-    from tenants.models import Tenant
-
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is not None:
-        rollups.refresh_tenant(tenant=tenant)

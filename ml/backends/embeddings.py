@@ -82,10 +82,6 @@ class Encoder:
                 out[idx] = vecs.float().cpu().numpy()
         return out
 
-    def encode_one(self, text: str) -> np.ndarray:
-        """Encode one text into a ``(dim,)`` vector."""
-        return self.encode([text], batch_size=1)[0]
-
 
 def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(hidden.dtype)

@@ -21,7 +21,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -234,8 +234,3 @@ def enough_new_data(previous: SnapshotMeta | Mapping[str, Any] | None, current: 
     if new < min_new:
         return DataCheck(False, new, f"{new} new or relabelled examples, fewer than {min_new}")
     return DataCheck(True, new, f"{new} new or relabelled examples")
-
-
-def examples_from_pairs(pairs: Sequence[tuple[str, str | None]], source: str = "example") -> list[Record]:
-    """Convenience for benches and tests: (text, label) pairs as records."""
-    return [Record(text=t, label=lb, source=source) for t, lb in pairs]
