@@ -20,7 +20,7 @@ DEPLOY_CHECK_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL
 	KEFU_SSL_REDIRECT=1 KEFU_HSTS_SECONDS=31536000 KEFU_HSTS_INCLUDE_SUBDOMAINS=1 KEFU_HSTS_PRELOAD=1 \
 	KEFU_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO
 
-.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard
+.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard fuzz
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,11 +67,23 @@ test: install browser services lint
 	# Smoke part on the embedded default (SQLite, in-memory channel layer, in-process tasks).
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m embedded $(PYTEST_ARGS)
 
+# Seeded schemathesis run over every operation of /api/schema/ (in-process against the Django
+# app, real PostgreSQL, an API key of a seeded tenant): positive and negative inputs plus the
+# coverage phase's boundary values; fails on any 500. `make test` runs a short pass of it.
+FUZZ_SEED ?= 20261130
+FUZZ_EXAMPLES ?= 20
+fuzz: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) KEFU_FUZZ_SEED=$(FUZZ_SEED) \
+	KEFU_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) KEFU_FUZZ_COVERAGE=1 \
+	$(PY) -m pytest tests/security/test_15_http_fuzz_schema.py -q -s -p no:cacheprovider $(PYTEST_ARGS)
+
 bench-intent: install
 	$(PY) -m ml.bench.intent
 
-bench-answer: install
-	$(PY) -m ml.bench.answer
+# FAQ answer-or-abstain, per-language retrieval and first-visible-text latency through the
+# production agent (ml.api.analyze_and_reply) on tenants in its own scratch database.
+bench-answer: install services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m ml.bench.answer
 
 # Scripted multi-turn conversations through ml.api.analyze_and_reply, real models, its own database.
 BENCH_DIALOGUE_DB := postgresql://postgres@127.0.0.1:5432/kefu_dialogue_bench

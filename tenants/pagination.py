@@ -22,9 +22,12 @@ def bounded_int(params: Any, name: str, *, default: int, minimum: int, maximum: 
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise exceptions.ValidationError({name: [f"{name} must be an integer."]}) from None
-    if not minimum <= value <= maximum:
-        raise exceptions.ValidationError({name: [f"{name} must be between {minimum} and {maximum}."]})
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        # The same shape as a service's refusal (tenants.api.raise_api_error).
+        raise exceptions.ValidationError(
+            {"detail": f"{name} takes integers from {minimum} to {maximum}.", "code": "invalid"}
+        )
     return value
 
 

@@ -51,7 +51,7 @@ def _log_in(base: str, username: str, password: str) -> httpx.Response:
 
 @pytest.mark.skipif(not settings.REDIS_URL, reason="needs Redis: the count is shared between processes")
 def test_09_wrong_passwords_lock_the_account_across_two_processes(accounts, tmp_path):
-    env = {"KEFU_LOGIN_FAILURES_PER_ACCOUNT": str(LIMIT), "KEFU_LOGIN_FAILURES_PER_IP": "1000",
+    env = {"KEFU_LOGIN_FAILURES_PER_ACCOUNT": str(LIMIT), "KEFU_LOGIN_FAILURES_PER_IP": "1000", "KEFU_SECURE_COOKIES": "0",
            "KEFU_LOGIN_COOLOFF_S": str(COOLOFF_S), "KEFU_LOGIN_WINDOW_S": "600"}
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
