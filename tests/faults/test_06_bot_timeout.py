@@ -10,6 +10,7 @@ Before the fix nothing watched for a missing reply: the visitor waited forever.
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.utils import timezone
@@ -44,8 +45,11 @@ def test_06_no_reply_notice_then_bot_timeout_handoff(team_a, broker_without_work
     widget, _secret = tenant_services.create_widget(actor=team_a.owner, name="W", allowed_origins="https://s.example")
     contact = services.resolve_visitor(widget=widget)
     posted = services.send_visitor_message(contact=contact, body="Where is my order?", client_msg_id="t-1")
-    job = RespondJob.objects.for_tenant(team_a.tenant).get(message_id=posted.message.pk)
-    assert job.sent_at is not None, "the kick sent it to the broker after the commit"
+    jobs = RespondJob.objects.for_tenant(team_a.tenant).filter(message_id=posted.message.pk)
+    deadline = time.monotonic() + 10
+    while not jobs.filter(sent_at__isnull=False).exists():  # the kick's thread sends it after the commit
+        assert time.monotonic() < deadline, "the kick sent the job to the broker"
+        time.sleep(0.05)
 
     with events.collect() as box:
         assert outbox.sweep()["noticed"] == 0  # too early
