@@ -1,6 +1,10 @@
 """Celery tasks of ml. Ids as arguments, tenant first; one call into services each.
 
-Routes (config/celery.py): embed_article -> inference, retrain_tenant -> training.
+Routes (config/celery.py): embed_article and run_import -> embedding (their own worker, so
+an import never queues in front of a chat reply), retrain_tenant -> training. All are
+idempotent on redelivery (a killed worker's task runs again after the broker's visibility
+timeout): embed_article checks the article's revision, run_import resumes from `processed`,
+retrain_tenant claims its run.
 """
 
 from __future__ import annotations
@@ -8,11 +12,16 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="ml.tasks.embed_article", acks_late=True, max_retries=3, default_retry_delay=10)
+# A PostgreSQL restart mid-task: again on a fresh connection, with backoff (issue 9 #16).
+@shared_task(
+    name="ml.tasks.embed_article", acks_late=True, max_retries=5,
+    autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
+)
 def embed_article(tenant_id: int, article_id: int) -> int:
     from ml import services
 
