@@ -26,4 +26,6 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         # Sends respond jobs the on-commit kick could not (broker down, web process died), tells
         # waiting visitors "still working on it", hands overdue ones to a person.
         "chat-outbox-sweep": {"task": "chat.tasks.sweep_outbox", "schedule": float(settings.KEFU_OUTBOX_SWEEP_S)},
+        # Sends due mail: replies the visitor did not read in time, retries, lost tasks.
+        "mail-sweep": {"task": "mail.tasks.sweep_mail", "schedule": float(settings.KEFU_MAIL_SWEEP_S)},
     }

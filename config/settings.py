@@ -101,6 +101,8 @@ INSTALLED_APPS = [
     "ml",
     "chat",
     "chat.reporting",
+    "mail",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -348,7 +350,35 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant customer-service platform. Every route lives under /api/t/{tenant}/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # ReDoc from drf-spectacular-sidecar's static files: /api/docs/ needs no network.
+    "REDOC_DIST": "SIDECAR",
 }
+
+# --- e-mail (mail app, issue 13 #1) ---------------------------------------------------------
+# The demo writes mail to files under var/mail (the portal's Outbox page lists it); a
+# deployment sends through SMTP with the standard variables below.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.filebased.EmailBackend" if EMBEDDED else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_FILE_PATH = Path(os.environ.get("EMAIL_FILE_PATH", "") or BASE_DIR / "var" / "mail")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Kefu <support@kefu.localhost>")
+# Visitors' e-mail answers come back to reply+<conversation>.<signature>@ this domain
+# (route it to POST /inbound/mail/ at the mail provider).
+KEFU_MAIL_INBOUND_DOMAIN = env_str("KEFU_MAIL_INBOUND_DOMAIN", "reply.kefu.localhost")
+# An agent's reply is mailed when the visitor has not read it this long after it was sent.
+KEFU_MAIL_REPLY_DELAY_S = env_int("KEFU_MAIL_REPLY_DELAY_S", 60)
+# Beat sends due mail (delayed replies, retries, tasks lost with the broker) this often.
+KEFU_MAIL_SWEEP_S = env_int("KEFU_MAIL_SWEEP_S", 15)
+KEFU_MAIL_MAX_ATTEMPTS = env_int("KEFU_MAIL_MAX_ATTEMPTS", 6)
+KEFU_MAIL_INBOUND_MAX_BYTES = env_int("KEFU_MAIL_INBOUND_MAX_BYTES", 1_000_000)
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from mail import accounts as mail_accounts
+from mail import views as mail_views
 from tenants import views as tenant_views
 
 tenant_portal: list[URLPattern | URLResolver] = [
@@ -10,6 +12,7 @@ tenant_portal: list[URLPattern | URLResolver] = [
     path("", include("chat.urls")),
     path("", include("ml.urls")),
     path("", include("chat.reporting.urls")),
+    path("", include("mail.urls")),
 ]
 tenant_api: list[URLPattern | URLResolver] = [
     path("", include("tenants.api_urls")),
@@ -24,6 +27,32 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("signup/", tenant_views.signup, name="signup"),
     path("invite/<str:token>/", tenant_views.accept_invitation, name="accept-invitation"),
+    # Password reset: Django's views; the mail goes through the outbox (mail.accounts).
+    path(
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=mail_accounts.QueuedPasswordResetForm, template_name="mail/password_reset_form.html"
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="mail/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(template_name="mail/password_reset_confirm.html"),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(template_name="mail/password_reset_complete.html"),
+        name="password_reset_complete",
+    ),
+    path("verify-email/<uidb64>/<token>/", mail_accounts.verify_email, name="verify-email"),
+    path("mail/unsubscribe/<str:token>/", mail_views.unsubscribe, name="mail-unsubscribe"),
+    path("inbound/mail/", mail_views.inbound_mail, name="mail-inbound"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("t/<slug:tenant_slug>/", include(tenant_portal)),
     path("api/t/<slug:tenant_slug>/", include(tenant_api)),

@@ -14,6 +14,7 @@ NAV = [
     ("dashboards", _("Dashboards"), "reporting:dashboard"),
     ("settings", _("Settings"), "tenants:settings"),
     ("members", _("Members"), "tenants:members"),
+    ("outbox", _("Outbox"), "mail:outbox"),
 ]
 
 

@@ -34,6 +34,9 @@ class Membership(TenantOwnedModel):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     display_name = models.CharField(max_length=120, blank=True)
+    # E-mail alerts on handoff and assignment (mail app); the language of the member's mail.
+    email_alerts = models.BooleanField(default=True)
+    language = models.CharField(max_length=10, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -20,6 +20,7 @@ from django.utils.crypto import get_random_string
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from tenants import signals
 from tenants.crypto import new_token, sha256_hex
 from tenants.errors import ServiceError
 from tenants.models import ADMIN_ROLES, ApiKey, Invitation, Membership, Role, Tenant, Widget
@@ -75,7 +76,9 @@ def sign_up(*, email: str, password: str, business_name: str, full_name: str = "
     if not business_name.strip():
         raise ServiceError(_("Give your business a name."))
     user = create_account(email=email, password=password, full_name=full_name)
-    return user, create_tenant(name=business_name, owner=user)
+    tenant = create_tenant(name=business_name, owner=user)
+    signals.account_created.send(sender=User, user=user)  # the mail app queues the verification mail
+    return user, tenant
 
 
 MAX_RETENTION_DAYS = 3650
@@ -110,6 +113,10 @@ def create_invitation(*, actor: Membership, role: str, email: str = "") -> tuple
         role=role,
         invited_by_id=actor.user_id,  # None for an API key
         expires_at=timezone.now() + INVITATION_TTL,
+    )
+    # The mail app mails the link to the address (in this transaction's outbox).
+    signals.invitation_created.send(
+        sender=Invitation, invitation=invitation, token=token, inviter_name=actor.name if actor.user_id else actor.tenant.name
     )
     return invitation, token
 

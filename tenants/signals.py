@@ -13,11 +13,16 @@ from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django.dispatch import Signal
 
 from tenants.consumers import member_group
 from tenants.models import Membership
 
 logger = logging.getLogger(__name__)
+
+# Sent inside the service's transaction; the mail app listens (tenants never imports it).
+invitation_created = Signal()  # invitation, token (raw, the mail's link), inviter_name
+account_created = Signal()  # user: a new sign-up (verification mail)
 
 
 def _send_access_changed(user_id: int) -> None:

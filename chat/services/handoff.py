@@ -28,6 +28,7 @@ from chat.services.common import (
     _set_fields,
     _system,
 )
+from mail import notify as mail_notify
 from ml.api import HandoffReason
 from tenants.errors import ServiceError
 from tenants.models import Membership
@@ -52,6 +53,7 @@ def _handoff_locked(conv: Conversation, reason: HandoffReason, *, now: datetime 
     if conv.status != ConversationStatus.OPEN:
         _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
     _report(conv, EventKind.HANDOFF, reason=reason, at=now)
+    mail_notify.handed_off(conversation=conv)  # e-mail alerts to members who keep them on
 
 
 def request_human(*, contact: Contact, conversation_id: int | None = None) -> tuple[Conversation, dict[str, Any]]:

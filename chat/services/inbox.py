@@ -19,6 +19,7 @@ from chat.models import (
     Sender,
 )
 from chat.services.common import _actor_id, _agent_conversation, _conversation_changed, _report, _set_fields, _system
+from mail import notify as mail_notify
 from tenants.errors import ServiceError
 from tenants.models import Membership
 
@@ -35,6 +36,7 @@ def assign(*, actor: Membership, conversation_id: int, membership_id: int | None
         _set_fields(conv, assignee_id=membership_id)
         if membership_id is not None:
             _report(conv, EventKind.ASSIGNED, agent_id=membership_id, data={"by": _actor_id(actor)})
+            mail_notify.assigned(conversation=conv, assignee_id=membership_id, by_id=_actor_id(actor))
         _conversation_changed(conv)
     return conv
 

@@ -37,6 +37,7 @@ from chat.services.common import (
     _set_fields,
 )
 from chat.services.handoff import _take_over_locked
+from mail import notify as mail_notify
 from ml.api import HandoffReason
 from tenants.errors import ServiceError
 from tenants.models import Membership
@@ -335,6 +336,8 @@ def agent_send(
                     learning.human_answered(conversation=conv, answer=msg)
                 if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
                     _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
+                # Mailed if the visitor left an address and does not read it in the widget.
+                mail_notify.agent_replied(conversation=conv, message=msg, author_name=_actor_name(actor))
             _fan_out(msg, conv, author_name=_actor_name(actor))
     except IntegrityError:
         dup = Message.objects.for_tenant(actor.tenant_id).filter(conversation_id=conversation_id, client_msg_id=cmid).first()
