@@ -29,7 +29,16 @@ app.conf.task_routes = {
     "ml.tasks.run_import": {"queue": "embedding"},
     "ml.tasks.retrain_tenant": {"queue": "training"},
 }
-app.conf.beat_schedule = beat_schedule()  # config/schedule.py: shared with the embedded server
+
+
+@app.on_after_configure.connect
+def _set_beat_schedule(sender: Celery, **_kwargs: object) -> None:
+    """config/schedule.py, shared with the embedded server. Set once Celery reads its
+    configuration, not at import: importing the `config` package must not load Django's
+    settings, because config/asgi.py chooses the web process's (KEFU_DB_POOL) first."""
+    sender.conf.beat_schedule = beat_schedule()
+
+
 app.autodiscover_tasks()
 
 
