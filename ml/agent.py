@@ -31,7 +31,15 @@ from ml.dialogue import replies, slots, texts
 from ml.dialogue import state as st
 from ml.dialogue.intents import cjk_share, lexical_intent
 from ml.dialogue.settings import AgentSettings
-from ml.dialogue.smalltalk import AFFIRM, BOT_QUESTION, DENY, HELP_REQUEST, SmallTalk, classify_small_talk
+from ml.dialogue.smalltalk import (
+    AFFIRM,
+    BOT_QUESTION,
+    CJK_CHARS_PER_WORD,
+    DENY,
+    HELP_REQUEST,
+    SmallTalk,
+    classify_small_talk,
+)
 from ml.dialogue.state import TurnState
 from ml.serving import IntentPrediction, TenantState, encode, get_state
 from ml.text import tokenize
@@ -39,6 +47,11 @@ from ml.text import tokenize
 logger = logging.getLogger(__name__)
 
 NO_KNOWLEDGE_IN_LANGUAGE = "no_knowledge_in_language"  # AnswerOutcome.reason
+# The word lists' label is a guess: its confidence stays below every model-based threshold.
+LEXICON_CONFIDENCE = 0.6
+# A slot value given to a pending action keeps the intent that asked, as certain.
+KEPT_INTENT_CONFIDENCE = 1.0
+EXPLAINED_RESPONSE_KEYS = 20  # action response keys shown in the explanation panel
 
 HUMAN_REQUEST_RE = re.compile(
     r"\b(talk|speak|chat|connect|transfer)\b.{0,25}\b(person|human|agent|someone|somebody|representative|staff|operator|people)\b"
@@ -83,7 +96,8 @@ def sentiment_of(text: str) -> dict[str, Any]:
     neg = sum(1 for t in toks if t in NEGATIVE_WORDS) + (1 if "!!" in text else 0)
     pos = sum(1 for t in toks if t in POSITIVE_WORDS)
     label = "negative" if neg > pos else "positive" if pos > neg else "neutral"
-    return {"label": label, "score": 0.6, "negative": 0.6 if label == "negative" else 0.0}
+    return {"label": label, "score": LEXICON_CONFIDENCE,
+            "negative": LEXICON_CONFIDENCE if label == "negative" else 0.0}
 
 
 def reply_language(detected: tuple[str, float], previous: str | None, default: str, settings: AgentSettings) -> str:
@@ -349,19 +363,19 @@ def _pending_action(turn: Turn) -> Reply | None:
             prompt = _prompt(turn, spec, param or {})
             return Reply(st.ASK_SLOT, texts.ask_again(prompt, turn.language), f"Still waiting for {previous.awaiting}.",
                          action=spec.name, slots=previous.slots, awaiting=previous.awaiting, asks=previous.asks + 1)
-        turn.intent = IntentPrediction(previous.intent, 1.0, False) if previous.intent else turn.intent
+        turn.intent = IntentPrediction(previous.intent, KEPT_INTENT_CONFIDENCE, False) if previous.intent else turn.intent
         return _run_action(turn, spec, {**previous.slots, str(previous.awaiting): value})
     if previous.kind == st.ACTION_RESULT:
         found = slots.values_in(spec, turn.message)
         bare = any(slots.is_bare_value(turn.message, v) for v in found.values())
         if found and (slots.is_correction(turn.message) or bare):
-            turn.intent = IntentPrediction(previous.intent, 1.0, False) if previous.intent else turn.intent
+            turn.intent = IntentPrediction(previous.intent, KEPT_INTENT_CONFIDENCE, False) if previous.intent else turn.intent
             return _run_action(turn, spec, {**previous.slots, **found}, why="A correction of the last lookup.")
     return None
 
 
 def _standalone_question(turn: Turn) -> bool:
-    words = len(turn.text.split()) if cjk_share(turn.text) < turn.settings.cjk_script_share else len(turn.text) // 2
+    words = len(turn.text.split()) if cjk_share(turn.text) < turn.settings.cjk_script_share else len(turn.text) // CJK_CHARS_PER_WORD
     return bool(QUESTION_RE.search(turn.text)) and words >= turn.settings.standalone_min_words
 
 
@@ -431,7 +445,7 @@ def _call(turn: Turn, spec: action_mod.ActionSpec, values: dict[str, str], ident
                          asks=1, reason="not_found")
         return _handoff("action_failed", f"Action {spec.name} failed: {exc.code}.")
     record["ms"] = round((time.perf_counter() - t) * 1000, 1)
-    record["response_keys"] = sorted(data.keys())[:20]
+    record["response_keys"] = sorted(data.keys())[:EXPLAINED_RESPONSE_KEYS]
     supported = list(turn.tenant.policy.get("supported_languages") or ["en"])
     text = replies.render_action_reply(spec, values, data, language=turn.language, template_language=supported[0])
     return Reply(st.ACTION_RESULT, text, why or f"Answered from action {spec.name}.", action=spec.name, slots=values)

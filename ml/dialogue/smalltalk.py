@@ -11,6 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+CJK_CHARS_PER_WORD = 2  # to compare Chinese message lengths with word counts
+YES_NO_MAX_WORDS = 3  # "yes please", "no thanks": longer messages say more than yes or no
+
 GREETING, THANKS, GOODBYE, BOT_QUESTION, HELP_REQUEST, AFFIRM, DENY = (
     "greeting", "thanks", "goodbye", "bot_question", "help_request", "affirm", "deny")
 
@@ -46,7 +49,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _FILLER = re.compile(
     r"\b(so|very|much|a lot|lots|again|there|everyone|all|guys|team|kefu|bot|please|pls|for (your|the) help|"
     r"for that|for everything|and|oh|ah|ok|okay|just|then|for now|me|to you|too|you|thanks|thank)\b|"
-    r"[\s\W_]|啊|呀|哦|噢|呢|吧|了|哈|嗯|非常|太|真|的|一下|呀|你|您|大家", re.I)
+    r"[\s\W_]|啊|呀|哦|噢|呢|吧|了|哈|嗯|非常|太|真|的|一下|你们|你|您|大家|们|帮助|帮忙|多|很", re.I)
 
 
 @dataclass(frozen=True)
@@ -67,10 +70,10 @@ def classify_small_talk(text: str, *, max_words: int) -> SmallTalk:
             found.append(kind)
             remainder = stripped
     leftover = _FILLER.sub("", remainder)
-    words = len(text.split()) if re.search(r"[A-Za-z]", text) else len(text) // 3
+    words = len(text.split()) if re.search(r"[A-Za-z]", text) else len(text) // CJK_CHARS_PER_WORD
     if not leftover and found and words <= max_words:
         return SmallTalk(found[0], tuple(found), "")
-    if not found and words <= 3:
+    if not found and words <= YES_NO_MAX_WORDS:
         for kind in (AFFIRM, DENY):
             match = _PATTERNS[[k for k, _p in _PATTERNS].index(kind)][1].match(text)
             if match and not _FILLER.sub("", text[match.end():]):
