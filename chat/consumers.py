@@ -74,7 +74,10 @@ def _close_if_needed() -> None:
         if (
             conn.errors_occurred
             or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]
-            or (conn.close_at is not None and time.monotonic() >= conn.close_at)
+            # A pooled connection (web processes, settings.KEFU_DB_POOL) has CONN_MAX_AGE 0:
+            # this thread keeps it rather than return it and take it back (with the pool's
+            # health check, a second round trip) on every frame; the threads are bounded.
+            or (conn.close_at is not None and getattr(conn, "pool", None) is None and time.monotonic() >= conn.close_at)
         ):
             conn.close_if_unusable_or_obsolete()
 
