@@ -150,3 +150,25 @@ def test_15_http_binary_uploaded_as_markdown(owner_client):
     response = owner_client.post("/api/t/alpha/knowledge-imports/", {"kind": "files", "file": upload}, format="multipart")
     _assert_clear_4xx(response)
     assert "notes.md" in response.json()["detail"]
+
+
+def test_15_http_options_on_every_api_route(owner_client, team_a):
+    """OPTIONS (DRF's metadata runs get_object() for PUT) on every tenant API route: never
+    a 500 (before: ai-policy answered 500)."""
+    from django.urls import NoReverseMatch, reverse
+
+    from tests.isolation.test_isolation import tenant_routes
+
+    tried = 0
+    for name in tenant_routes():
+        for kwargs in ({}, {"pk": 999999}):
+            try:
+                url = reverse(name, kwargs={"tenant_slug": team_a.tenant.slug, **kwargs})
+            except NoReverseMatch:
+                continue
+            if not url.startswith("/api/"):
+                continue
+            response = owner_client.options(url)
+            assert response.status_code < 500, (url, response.status_code)
+            tried += 1
+    assert tried >= 30
