@@ -152,3 +152,22 @@ def test_thresholds_come_from_the_tenants_policy(bench):
     set_agent_settings({"shop": tenants["shop"]}, {"complaint_action": "handoff"})
     result = Chat(tenants["shop"]).say("This is ridiculous, you are useless and I am furious!")
     assert result["action"] == "handoff" and result["handoff_reason"] == "negative_sentiment"
+
+
+def test_a_question_while_a_slot_is_pending_is_a_new_topic(bench):
+    _server, tenants = bench
+    chat = Chat(tenants["shop"])
+    assert state(chat.say("Where is my order?"))["kind"] == "ask_slot"
+    switched = chat.say("Actually, which payment methods do you accept?")
+    assert titles(switched) == ["Payment methods"], switched["explanation"]
+    assert state(switched)["action"] is None  # the pending lookup is dropped
+
+
+def test_a_short_follow_up_is_rewritten_with_the_previous_topic(bench):
+    _server, tenants = bench
+    chat = Chat(tenants["shop"])
+    first = chat.say("How long does standard shipping take?")
+    assert titles(first) == ["Shipping times and costs"]
+    follow = chat.say("and express?")
+    assert follow["explanation"]["query"] == "How long does standard shipping take? and express?"
+    assert titles(follow) == ["Shipping times and costs"], follow["explanation"]

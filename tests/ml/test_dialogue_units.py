@@ -63,3 +63,13 @@ def test_an_empty_field_drops_its_clause_and_says_it_is_not_available(db):
     zh = render_action_reply(spec, {"order_number": "1002"}, data, language="zh", template_language="en")
     assert zh.startswith("查询结果：") and "x@y.z" not in zh  # only allowed fields, bot's own phrasing
     assert not re.search(r":\s*[,;.]|\s[,;]|None|\{", zh + text)
+
+
+def test_a_persons_reply_ends_what_the_bot_was_doing():
+    from ml.dialogue.state import previous_state
+
+    asked = {"kind": "ask_slot", "action": "order_status", "awaiting": "order_number"}
+    history = [{"role": "visitor", "text": "Where is my order?"}, {"role": "bot", "text": "...", "state": asked}]
+    assert previous_state(history).action == "order_status"
+    assert previous_state([*history, {"role": "agent", "text": "Hi, Anna here."}]) is None
+    assert previous_state([{"role": "bot", "text": "old reply without state"}]) is None
