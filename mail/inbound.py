@@ -10,6 +10,7 @@ Message-ID, so a webhook that posts the same mail twice stores one message.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from email import policy
 from email.message import EmailMessage
@@ -55,6 +56,12 @@ def tenant_for_secret(secret: str) -> Tenant | None:
     return box.tenant if box else None
 
 
+def _html_to_text(markup: str) -> str:
+    markup = re.sub(r"(?is)<blockquote.*?</blockquote>", "", markup)  # the quoted original
+    markup = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", markup)
+    return html.unescape(strip_tags(markup))
+
+
 def reply_text(message: EmailMessage) -> str:
     """The new text of a reply: the plain part (or the HTML one, tags stripped) up to the
     quoted original."""
@@ -63,7 +70,7 @@ def reply_text(message: EmailMessage) -> str:
         return ""
     text = part.get_content()
     if part.get_content_type() == "text/html":
-        text = strip_tags(text)
+        text = _html_to_text(text)
     kept: list[str] = []
     for line in text.replace("\r\n", "\n").split("\n"):
         if _QUOTE_START.match(line):

@@ -12,7 +12,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.isolation.cases import Case
 
-CASE_MODULES = ["tests.isolation.cases_tenants", "tests.isolation.cases_chat", "tests.isolation.cases_ml", "tests.isolation.cases_reporting"]
+CASE_MODULES = [
+    "tests.isolation.cases_tenants", "tests.isolation.cases_chat", "tests.isolation.cases_ml", "tests.isolation.cases_reporting",
+    "tests.isolation.cases_mail",
+]
 
 
 def all_cases() -> dict[str, Case]:
