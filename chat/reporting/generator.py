@@ -92,49 +92,60 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
     r = rng.random()
     sentiment = "negative" if (intent == "complaint" or r < 0.17) else ("positive" if r > 0.68 else "neutral")
     bot = rng.random() < 0.86
-    t = start
-    c.ev("conversation_created", t)
-    c.messages.append(("visitor", VISITOR_LINES[intent].format(n=rng.randint(10000, 99999)), t, None))
-    c.ev("visitor_message", t)
-    human = not bot
+    c.ev("conversation_created", start)
+    c.messages.append(("visitor", VISITOR_LINES[intent].format(n=rng.randint(10000, 99999)), start, None))
+    c.ev("visitor_message", start)
     if bot:
-        turns = rng.choice([1, 1, 1, 2, 2, 3, 4])
-        for i in range(turns):
-            t += dt.timedelta(seconds=rng.uniform(2, 9))
-            conf = round(rng.uniform(0.35, 0.98), 3)
-            handoff_now = i == turns - 1 and rng.random() < (0.55 if sentiment == "negative" else 0.33)
-            c.ev(
-                "bot_replied", t, value=conf,
-                data={"action": "handoff" if handoff_now else "answer", "intent": intent, "sentiment": sentiment},
-            )
-            c.messages.append(("bot", "Here is what I found about " + intent.replace("_", " ") + ".", t, None))
-            if handoff_now:
-                reason = _pick(rng, HANDOFF_REASONS)
-                if sentiment == "negative" and rng.random() < 0.5:
-                    reason = "negative_sentiment"
-                c.ev("handoff", t, reason=reason)
-                c.handled_by, c.reason, c.handed_off_at = "human", reason, t
-                human = True
-                break
-            if i < turns - 1:
-                t += dt.timedelta(seconds=rng.uniform(15, 120))
-                c.messages.append(("visitor", "And what about the rest?", t, None))
-                c.ev("visitor_message", t)
+        t, handed_off = _bot_turns(rng, c, start, intent, sentiment)
         if rng.random() < 0.08:
             c.ev("feedback", t + dt.timedelta(seconds=5), value=-1.0, data={})
-        elif not human and rng.random() < 0.25:
+        elif not handed_off and rng.random() < 0.25:
             c.ev("feedback", t + dt.timedelta(seconds=5), value=1.0, data={})
-        if not human:
+        if not handed_off:
             if rng.random() < 0.8:  # bot conversation closed after the visitor went quiet
-                t += dt.timedelta(minutes=rng.uniform(3, 30))
-                c.ev("resolved", t, value=(t - start).total_seconds(), data={"cycle": 1, "handled_by": "bot"})
-                c.ev("csat_sent", t, data={"cycle": 1})
-                c.status, c.resolved_at, c.csat = "resolved", t, "requested"
-                if rng.random() < 0.35:
-                    rating = rng.choices([5, 4, 3, 2, 1], [50, 25, 10, 6, 9])[0]
-                    c.ev("csat_answered", t + dt.timedelta(minutes=rng.uniform(0.2, 20)), value=float(rating), data={"cycle": 1})
-                    c.csat = "answered"
+                _bot_resolves(rng, c, start, t + dt.timedelta(minutes=rng.uniform(3, 30)))
             return
+    _human_cycles(rng, c, start, agents, now)
+
+
+def _bot_turns(rng: random.Random, c: _Conv, t: dt.datetime, intent: str, sentiment: str) -> tuple[dt.datetime, bool]:
+    """The bot's replies (and the visitor's follow-ups); True when the last one handed off."""
+    turns = rng.choice([1, 1, 1, 2, 2, 3, 4])
+    for i in range(turns):
+        t += dt.timedelta(seconds=rng.uniform(2, 9))
+        conf = round(rng.uniform(0.35, 0.98), 3)
+        handoff_now = i == turns - 1 and rng.random() < (0.55 if sentiment == "negative" else 0.33)
+        c.ev(
+            "bot_replied", t, value=conf,
+            data={"action": "handoff" if handoff_now else "answer", "intent": intent, "sentiment": sentiment},
+        )
+        c.messages.append(("bot", "Here is what I found about " + intent.replace("_", " ") + ".", t, None))
+        if handoff_now:
+            reason = _pick(rng, HANDOFF_REASONS)
+            if sentiment == "negative" and rng.random() < 0.5:
+                reason = "negative_sentiment"
+            c.ev("handoff", t, reason=reason)
+            c.handled_by, c.reason, c.handed_off_at = "human", reason, t
+            return t, True
+        if i < turns - 1:
+            t += dt.timedelta(seconds=rng.uniform(15, 120))
+            c.messages.append(("visitor", "And what about the rest?", t, None))
+            c.ev("visitor_message", t)
+    return t, False
+
+
+def _bot_resolves(rng: random.Random, c: _Conv, start: dt.datetime, t: dt.datetime) -> None:
+    c.ev("resolved", t, value=(t - start).total_seconds(), data={"cycle": 1, "handled_by": "bot"})
+    c.ev("csat_sent", t, data={"cycle": 1})
+    c.status, c.resolved_at, c.csat = "resolved", t, "requested"
+    if rng.random() < 0.35:
+        rating = rng.choices([5, 4, 3, 2, 1], [50, 25, 10, 6, 9])[0]
+        c.ev("csat_answered", t + dt.timedelta(minutes=rng.uniform(0.2, 20)), value=float(rating), data={"cycle": 1})
+        c.csat = "answered"
+
+
+def _human_cycles(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence[int], now: dt.datetime) -> None:
+    """A person's part: first reply, replies, resolve and CSAT; sometimes a reopen and a second cycle."""
     cycle_start = c.handed_off_at or start
     agent = rng.choice(agents) if agents else None
     for cycle in (1, 2):
@@ -158,17 +169,7 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
         t += dt.timedelta(seconds=_lognorm(rng, 900, 1.0))
         if t > now:
             return
-        cs = c.reopened_at or start
-        c.ev("resolved", t, agent_id=agent, value=(t - cs).total_seconds(), data={"cycle": cycle, "handled_by": "human"})
-        c.ev("csat_sent", t, agent_id=agent, data={"cycle": cycle})
-        c.status, c.resolved_at, c.csat = "resolved", t, "requested"
-        if rng.random() < 0.45:
-            rating = rng.choices([5, 4, 3, 2, 1], [45, 27, 12, 7, 9])[0]
-            at = t + dt.timedelta(minutes=rng.uniform(0.5, 60))
-            c.ev("csat_answered", at, agent_id=agent, value=float(rating), data={"cycle": cycle})
-            c.csat = "answered"
-            if rng.random() < 0.04:  # answered twice: the latest answer counts
-                c.ev("csat_answered", at + dt.timedelta(minutes=2), agent_id=agent, value=float(min(5, rating + 1)), data={"cycle": cycle})
+        _human_resolves(rng, c, start, t, agent, cycle)
         if cycle == 2 or rng.random() > 0.08:
             return
         t += dt.timedelta(hours=rng.uniform(2, 40))
@@ -179,6 +180,22 @@ def _simulate(rng: random.Random, c: _Conv, start: dt.datetime, agents: Sequence
         c.messages.append(("visitor", "Sorry, it's still not working.", t, None))
         c.ev("visitor_message", t)
         cycle_start = t
+
+
+def _human_resolves(rng: random.Random, c: _Conv, start: dt.datetime, t: dt.datetime, agent: int | None,
+                    cycle: int) -> None:
+    cs = c.reopened_at or start
+    c.ev("resolved", t, agent_id=agent, value=(t - cs).total_seconds(), data={"cycle": cycle, "handled_by": "human"})
+    c.ev("csat_sent", t, agent_id=agent, data={"cycle": cycle})
+    c.status, c.resolved_at, c.csat = "resolved", t, "requested"
+    if rng.random() < 0.45:
+        rating = rng.choices([5, 4, 3, 2, 1], [45, 27, 12, 7, 9])[0]
+        at = t + dt.timedelta(minutes=rng.uniform(0.5, 60))
+        c.ev("csat_answered", at, agent_id=agent, value=float(rating), data={"cycle": cycle})
+        c.csat = "answered"
+        if rng.random() < 0.04:  # answered twice: the latest answer counts
+            c.ev("csat_answered", at + dt.timedelta(minutes=2), agent_id=agent, value=float(min(5, rating + 1)),
+                 data={"cycle": cycle})
 
 
 def generate(
@@ -207,58 +224,71 @@ def generate(
         n = min(batch, conversations - done)
         sims: list[tuple[_Conv, dt.datetime]] = []
         for _ in range(n):
-            for _attempt in range(20):
-                day = rng.choices(day_list, weights)[0]
-                hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
-                local = dt.datetime.combine(day, dt.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=zone)
-                start = local.astimezone(dt.UTC)
-                if start < now - dt.timedelta(minutes=5):
-                    break
+            start = _start_time(rng, day_list, weights, zone, now)
             c = _Conv(tenant.pk, rng.choice(list(widget_ids)))
             _simulate(rng, c, start, agent_ids, now)
             sims.append((c, start))
-        with transaction.atomic(), _explicit_created_at():
-            contacts = Contact.objects.bulk_create(
-                [Contact(tenant_id=tenant.pk, widget_id=c.widget_id, created_at=s, last_seen_at=s) for c, s in sims],
-                batch_size=2000,
-            )
-            convs = Conversation.objects.bulk_create(
-                [
-                    Conversation(
-                        tenant_id=tenant.pk, widget_id=c.widget_id, contact_id=ct.pk, status=c.status,
-                        handled_by=c.handled_by, assignee_id=c.assignee, handoff_reason=c.reason,
-                        handed_off_at=c.handed_off_at, cycle=c.cycle, csat_state=c.csat, created_at=s,
-                        resolved_at=c.resolved_at, reopened_at=c.reopened_at,
-                        last_message_at=(c.messages[-1][2] if c.messages else s),
-                        last_message_preview=(c.messages[-1][1][:200] if c.messages else ""),
-                        last_seq=len(c.messages) if with_messages else 0,
-                    )
-                    for (c, s), ct in zip(sims, contacts, strict=True)
-                ],
-                batch_size=2000,
-            )
-            events = [
-                ReportingEvent(
-                    tenant_id=tenant.pk, conversation_id=conv.pk, widget_id=c.widget_id, kind=e["kind"], at=e["at"],
-                    agent_id=e.get("agent_id"), reason=e.get("reason"), value=e.get("value"),
-                    data=({"contact_id": conv.contact_id} if e["kind"] == "conversation_created" else e.get("data", {})),
-                )
-                for (c, _s), conv in zip(sims, convs, strict=True)
-                for e in c.events
-            ]
-            bulk.insert(ReportingEvent, events)
-            total_events += len(events)
-            if with_messages:
-                bulk.insert(
-                    Message,
-                    [
-                        Message(
-                            tenant_id=tenant.pk, conversation_id=conv.pk, seq=i + 1, sender=sender, body=body,
-                            created_at=at, author_id=author,
-                        )
-                        for (c, _s), conv in zip(sims, convs, strict=True)
-                        for i, (sender, body, at, author) in enumerate(c.messages)
-                    ],
-                )
+        total_events += _store(tenant, sims, with_messages=with_messages)
         done += n
     return total_events
+
+
+def _start_time(rng: random.Random, day_list: list[dt.date], weights: list[float], zone: ZoneInfo,
+                now: dt.datetime) -> dt.datetime:
+    """A start time: a weighted day and hour (local), at least five minutes before now."""
+    for _attempt in range(20):
+        day = rng.choices(day_list, weights)[0]
+        hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
+        local = dt.datetime.combine(day, dt.time(hour, rng.randrange(60), rng.randrange(60)), tzinfo=zone)
+        start = local.astimezone(dt.UTC)
+        if start < now - dt.timedelta(minutes=5):
+            break
+    return start
+
+
+def _store(tenant: Tenant, sims: list[tuple[_Conv, dt.datetime]], *, with_messages: bool) -> int:
+    """One batch of simulated conversations as rows (contacts, conversations, events,
+    optionally messages); returns the number of events."""
+    with transaction.atomic(), _explicit_created_at():
+        contacts = Contact.objects.bulk_create(
+            [Contact(tenant_id=tenant.pk, widget_id=c.widget_id, created_at=s, last_seen_at=s) for c, s in sims],
+            batch_size=2000,
+        )
+        convs = Conversation.objects.bulk_create(
+            [
+                Conversation(
+                    tenant_id=tenant.pk, widget_id=c.widget_id, contact_id=ct.pk, status=c.status,
+                    handled_by=c.handled_by, assignee_id=c.assignee, handoff_reason=c.reason,
+                    handed_off_at=c.handed_off_at, cycle=c.cycle, csat_state=c.csat, created_at=s,
+                    resolved_at=c.resolved_at, reopened_at=c.reopened_at,
+                    last_message_at=(c.messages[-1][2] if c.messages else s),
+                    last_message_preview=(c.messages[-1][1][:200] if c.messages else ""),
+                    last_seq=len(c.messages) if with_messages else 0,
+                )
+                for (c, s), ct in zip(sims, contacts, strict=True)
+            ],
+            batch_size=2000,
+        )
+        events = [
+            ReportingEvent(
+                tenant_id=tenant.pk, conversation_id=conv.pk, widget_id=c.widget_id, kind=e["kind"], at=e["at"],
+                agent_id=e.get("agent_id"), reason=e.get("reason"), value=e.get("value"),
+                data=({"contact_id": conv.contact_id} if e["kind"] == "conversation_created" else e.get("data", {})),
+            )
+            for (c, _s), conv in zip(sims, convs, strict=True)
+            for e in c.events
+        ]
+        bulk.insert(ReportingEvent, events)
+        if with_messages:
+            bulk.insert(
+                Message,
+                [
+                    Message(
+                        tenant_id=tenant.pk, conversation_id=conv.pk, seq=i + 1, sender=sender, body=body,
+                        created_at=at, author_id=author,
+                    )
+                    for (c, _s), conv in zip(sims, convs, strict=True)
+                    for i, (sender, body, at, author) in enumerate(c.messages)
+                ],
+            )
+    return len(events)

@@ -17,6 +17,7 @@ from chat import events
 from chat.models import (
     Contact,
     Conversation,
+    ConversationStatus,
     EventKind,
     Message,
     ReportingEvent,
@@ -158,6 +159,24 @@ def _new_conversation(contact: Contact) -> Conversation:
     conv = Conversation.objects.create(tenant_id=contact.tenant_id, widget_id=contact.widget_id, contact=contact)
     _report(conv, EventKind.CONVERSATION_CREATED, data={"contact_id": contact.pk}, at=conv.created_at)
     return conv
+
+
+def _current_or_new_conversation(contact: Contact) -> Conversation:
+    """The contact's newest conversation that is not resolved, else a new one (a resolved
+    conversation stays closed)."""
+    return (
+        Conversation.objects.for_tenant(contact.tenant_id)
+        .filter(contact_id=contact.pk)
+        .exclude(status=ConversationStatus.RESOLVED)
+        .order_by("-created_at")
+        .first()
+    ) or _new_conversation(contact)
+
+
+def _wake(conv: Conversation) -> None:
+    """A snoozed or pending conversation goes back to open: someone wrote in it."""
+    if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
+        _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
 
 
 def _agent_conversation(actor: Membership, conversation_id: int, *, lock: bool = False) -> Conversation:

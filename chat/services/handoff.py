@@ -23,7 +23,7 @@ from chat.services.common import (
     _agent_conversation,
     _contact_conversation,
     _conversation_changed,
-    _new_conversation,
+    _current_or_new_conversation,
     _report,
     _set_fields,
     _system,
@@ -65,13 +65,7 @@ def request_human(*, contact: Contact, conversation_id: int | None = None) -> tu
             if conv.status == ConversationStatus.RESOLVED:
                 conv = None
         if conv is None:
-            conv = (
-                Conversation.objects.for_tenant(contact.tenant_id)
-                .filter(contact_id=contact.pk)
-                .exclude(status=ConversationStatus.RESOLVED)
-                .order_by("-created_at")
-                .first()
-            ) or _new_conversation(contact)
+            conv = _current_or_new_conversation(contact)
         conv = Conversation.objects.for_tenant(contact.tenant_id).select_for_update().get(pk=conv.pk)
         if conv.handled_by == HandledBy.BOT:
             _handoff_locked(conv, HandoffReason.VISITOR_REQUEST)

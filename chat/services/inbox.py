@@ -131,20 +131,19 @@ def reopen(*, actor: Membership, conversation_id: int) -> Conversation:
 def snooze(*, actor: Membership, conversation_id: int, until: datetime) -> Conversation:
     if until <= timezone.now():
         raise ServiceError(_("Pick a time in the future."), code="invalid")
-    with transaction.atomic():
-        conv = _agent_conversation(actor, conversation_id, lock=True)
-        if conv.status == ConversationStatus.RESOLVED:
-            raise ServiceError(_("Reopen the conversation first."), code="resolved")
-        _set_fields(conv, status=ConversationStatus.SNOOZED, snoozed_until=until)
-        _conversation_changed(conv)
-    return conv
+    return _set_waiting(actor, conversation_id, status=ConversationStatus.SNOOZED, until=until)
 
 
 def set_status_pending(*, actor: Membership, conversation_id: int) -> Conversation:
+    return _set_waiting(actor, conversation_id, status=ConversationStatus.PENDING, until=None)
+
+
+def _set_waiting(actor: Membership, conversation_id: int, *, status: str, until: datetime | None) -> Conversation:
+    """Snoozed (until a time) or pending (until the visitor writes); never a resolved one."""
     with transaction.atomic():
         conv = _agent_conversation(actor, conversation_id, lock=True)
         if conv.status == ConversationStatus.RESOLVED:
             raise ServiceError(_("Reopen the conversation first."), code="resolved")
-        _set_fields(conv, status=ConversationStatus.PENDING, snoozed_until=None)
+        _set_fields(conv, status=status, snoozed_until=until)
         _conversation_changed(conv)
     return conv

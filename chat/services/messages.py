@@ -31,10 +31,10 @@ from chat.services.common import (
     _clean_body,
     _clean_client_msg_id,
     _contact_conversation,
+    _current_or_new_conversation,
     _fan_out,
-    _new_conversation,
     _report,
-    _set_fields,
+    _wake,
 )
 from chat.services.handoff import _take_over_locked
 from mail import notify as mail_notify
@@ -132,8 +132,7 @@ def _post_to_open_conversation(
             if conv is None:
                 return None
             msg = _append(conversation=conv, sender=Sender.VISITOR, body=text, client_msg_id=cmid)
-            if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
-                _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
+            _wake(conv)
             ReportingEvent.objects.create(
                 tenant_id=conv.tenant_id, conversation_id=conv.pk, kind=EventKind.VISITOR_MESSAGE, at=now,
                 widget_id=conv.widget_id, data={"message_id": msg.pk, "seq": msg.seq},
@@ -260,16 +259,9 @@ def send_visitor_message(
     try:
         with transaction.atomic():
             _lock_visitor(contact)
-            conv = (
-                Conversation.objects.for_tenant(contact.tenant_id)
-                .filter(contact_id=contact.pk)
-                .exclude(status=ConversationStatus.RESOLVED)
-                .order_by("-created_at")
-                .first()
-            ) or _new_conversation(contact)
+            conv = _current_or_new_conversation(contact)
             msg = _append(conversation=conv, sender=Sender.VISITOR, body=text, client_msg_id=cmid)
-            if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
-                _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
+            _wake(conv)
             _report(conv, EventKind.VISITOR_MESSAGE, data={"message_id": msg.pk, "seq": msg.seq}, at=msg.created_at)
             outbox.add_respond_job(conversation=conv, message=msg)
             _after_visitor_message(msg, conv, origin)
@@ -334,8 +326,7 @@ def agent_send(
                 _report(conv, EventKind.AGENT_REPLIED, agent_id=_actor_id(actor), at=now)
                 if first_reply and conv.handoff_reason and conv.handoff_reason != HandoffReason.AGENT_TAKEOVER:
                     learning.human_answered(conversation=conv, answer=msg)
-                if conv.status in (ConversationStatus.SNOOZED, ConversationStatus.PENDING):
-                    _set_fields(conv, status=ConversationStatus.OPEN, snoozed_until=None)
+                _wake(conv)
                 # Mailed if the visitor left an address and does not read it in the widget.
                 mail_notify.agent_replied(conversation=conv, message=msg, author_name=_actor_name(actor))
             _fan_out(msg, conv, author_name=_actor_name(actor))

@@ -214,39 +214,11 @@ def train_candidate(dataset: TrainingSet, *, out_dir: str | Path, progress: Prog
             fine = Encoder(encoder_dir)
             encode = lambda ts: fine.encode(list(ts))  # noqa: E731
         enc_fn: EncodeFn = encode or _default_encode
-        train_emb = _embed(enc_fn, train_texts, p.embed_batch, "embedding", report, cancel)
-        val_emb = _embed(enc_fn, val_texts, p.embed_batch, "embedding validation", report, cancel)
-        model: Any
-        if backend == "linear":
-            model = LinearIntentModel(C=p.C, embedding_weight=p.embedding_weight, oos_threshold=p.oos_threshold,
-                                      max_iter=p.max_iter, encode=enc_fn)
-            model.fit(train_texts, train_labels, embeddings=train_emb, progress=report, should_cancel=cancel)
-            preds = [parse_prediction(r) for r in model.predict(val_texts, embeddings=val_emb)] if val_texts else []
-            metrics = compute_metrics(val_labels, preds)
-        else:
-            from ml.nlu.intent import IntentClassifier
-
-            oos = [i for i, lb in enumerate(train_labels) if lb == OUT_OF_SCOPE]
-            report("fitting", 0, 1, None)
-            model = IntentClassifier.train(
-                [train_texts[i] for i in in_scope], [train_labels[i] for i in in_scope],
-                embeddings=train_emb[in_scope], encoder=_FnEncoder(enc_fn), params=p.intent_params,
-                oos_texts=[train_texts[i] for i in oos] or None,
-                oos_embeddings=train_emb[oos] if oos else None)
-            if cancel():
-                raise Cancelled()
-            probs, _sims = model.predict_proba([train_texts[i] for i in in_scope], embeddings=train_emb[in_scope])
-            report("fitting", 1, 1, _nll(probs, model.classes, [train_labels[i] for i in in_scope]))
-            report("evaluating", 0, 1, None)
-            labels_none = [None if lb == OUT_OF_SCOPE else lb for lb in val_labels]
-            metrics = model.evaluate(val_texts, labels_none, embeddings=val_emb) if val_texts else {"n": 0}
-            if val_texts:
-                vp, _ = model.predict_proba(val_texts, embeddings=val_emb)
-                metrics["validation_loss"] = _nll(vp, model.classes, val_labels)
-                # The gate's definition (abstentions count as errors), for the registry page.
-                preds = [parse_prediction(r) for r in model.predict(val_texts, embeddings=val_emb)]
-                e2e = compute_metrics(val_labels, preds)
-                metrics["end_to_end"] = {k: v for k, v in e2e.items() if k != "confused_pairs"}
+        train = _Split(train_texts, train_labels, _embed(enc_fn, train_texts, p.embed_batch, "embedding", report, cancel))
+        val = _Split(val_texts, val_labels,
+                     _embed(enc_fn, val_texts, p.embed_batch, "embedding validation", report, cancel))
+        fit = _fit_linear if backend == "linear" else _fit_intent
+        model, metrics = fit(train, val, enc_fn, p, report, cancel)
         fit_seconds = time.perf_counter() - t0
         report("evaluating", 1, 1, None)
         metrics.update({"validation_hash": dataset.snapshot.validation_hash, "data_hash": dataset.snapshot.hash,
@@ -256,17 +228,8 @@ def train_candidate(dataset: TrainingSet, *, out_dir: str | Path, progress: Prog
         if cancel():
             raise Cancelled()
         report("saving", 0, 1, None)
-        meta = {"data_hash": dataset.snapshot.hash, "code_version": code_version()}
-        if backend == "linear":
-            model.meta = meta
-            if encoder_dir is not None:
-                model.encoder_dir = out / "encoder"  # where it will live after the rename
-            model.save(partial)
-        else:
-            model.info.update(meta)
-            model.save(partial)
-            write_manifest(partial, backend="intent", encoder=encoder_dir is not None, meta=meta)
-        partial.rename(out)
+        _save(model, backend=backend, partial=partial, out=out, encoder_dir=encoder_dir,
+              meta={"data_hash": dataset.snapshot.hash, "code_version": code_version()})
         report("saving", 1, 1, None)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -276,3 +239,63 @@ def train_candidate(dataset: TrainingSet, *, out_dir: str | Path, progress: Prog
     snapshot = dataset.snapshot.to_dict()
     return CandidateResult(artifact_dir=str(out), metrics=metrics, training_seconds=seconds, snapshot=snapshot,
                            model=model)
+
+
+@dataclass
+class _Split:
+    texts: list[str]
+    labels: list[str]
+    embeddings: np.ndarray
+
+
+def _fit_linear(train: _Split, val: _Split, enc_fn: EncodeFn, p: TrainParams, report: Progress,
+                cancel: Callable[[], bool]) -> tuple[Any, dict[str, Any]]:
+    model = LinearIntentModel(C=p.C, embedding_weight=p.embedding_weight, oos_threshold=p.oos_threshold,
+                              max_iter=p.max_iter, encode=enc_fn)
+    model.fit(train.texts, train.labels, embeddings=train.embeddings, progress=report, should_cancel=cancel)
+    preds = [parse_prediction(r) for r in model.predict(val.texts, embeddings=val.embeddings)] if val.texts else []
+    return model, compute_metrics(val.labels, preds)
+
+
+def _fit_intent(train: _Split, val: _Split, enc_fn: EncodeFn, p: TrainParams, report: Progress,
+                cancel: Callable[[], bool]) -> tuple[Any, dict[str, Any]]:
+    from ml.nlu.intent import IntentClassifier
+
+    in_scope = [i for i, lb in enumerate(train.labels) if lb != OUT_OF_SCOPE]
+    oos = [i for i, lb in enumerate(train.labels) if lb == OUT_OF_SCOPE]
+    texts, labels = [train.texts[i] for i in in_scope], [train.labels[i] for i in in_scope]
+    report("fitting", 0, 1, None)
+    model = IntentClassifier.train(
+        texts, labels, embeddings=train.embeddings[in_scope], encoder=_FnEncoder(enc_fn), params=p.intent_params,
+        oos_texts=[train.texts[i] for i in oos] or None, oos_embeddings=train.embeddings[oos] if oos else None)
+    if cancel():
+        raise Cancelled()
+    probs, _sims = model.predict_proba(texts, embeddings=train.embeddings[in_scope])
+    report("fitting", 1, 1, _nll(probs, model.classes, labels))
+    report("evaluating", 0, 1, None)
+    if not val.texts:
+        return model, {"n": 0}
+    labels_none = [None if lb == OUT_OF_SCOPE else lb for lb in val.labels]
+    metrics = model.evaluate(val.texts, labels_none, embeddings=val.embeddings)
+    vp, _ = model.predict_proba(val.texts, embeddings=val.embeddings)
+    metrics["validation_loss"] = _nll(vp, model.classes, val.labels)
+    # The gate's definition (abstentions count as errors), for the registry page.
+    preds = [parse_prediction(r) for r in model.predict(val.texts, embeddings=val.embeddings)]
+    e2e = compute_metrics(val.labels, preds)
+    metrics["end_to_end"] = {k: v for k, v in e2e.items() if k != "confused_pairs"}
+    return model, metrics
+
+
+def _save(model: Any, *, backend: str, partial: Path, out: Path, encoder_dir: Path | None,
+          meta: dict[str, Any]) -> None:
+    """Write the artifact into `partial`, then rename it to `out` (readers never see half of one)."""
+    if backend == "linear":
+        model.meta = meta
+        if encoder_dir is not None:
+            model.encoder_dir = out / "encoder"  # where it will live after the rename
+        model.save(partial)
+    else:
+        model.info.update(meta)
+        model.save(partial)
+        write_manifest(partial, backend="intent", encoder=encoder_dir is not None, meta=meta)
+    partial.rename(out)

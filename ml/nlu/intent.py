@@ -131,6 +131,60 @@ def expected_calibration_error(conf: np.ndarray, correct: np.ndarray, bins: int 
 
 
 @dataclass
+class _Split:
+    """Data to fit on and validation data to tune on (IntentClassifier.train)."""
+
+    fit_t: list[str]
+    fit_l: list[str]
+    fit_e: np.ndarray
+    va_t: list[str]
+    va_y: list[str]
+    va_e: np.ndarray
+    refit: bool  # tuned on a carved split: refit on all data with the chosen settings
+    kind: str
+
+
+def _validation_split(texts: list[str], labels: list[str], emb: np.ndarray, validation: Any, counts: Counter[str],
+                      val_fraction: float, seed: int, enc: TextEncoder | None) -> tuple[_Split, TextEncoder | None]:
+    """External validation when given, else carved from the data when every intent has
+    enough examples, else none (defaults). Returns the encoder too (created when needed)."""
+    if validation is not None:
+        va_t = [str(t) for t in validation[0]]
+        va_y = [str(y) for y in validation[1]]
+        if len(validation) > 2 and validation[2] is not None:
+            va_e = np.asarray(validation[2], dtype=np.float32)
+        else:
+            enc = enc or _default_encoder()
+            va_e = enc.encode(va_t)
+        keep = [i for i, y in enumerate(va_y) if y in counts]  # unseen labels cannot score
+        return _Split(texts, labels, emb, [va_t[i] for i in keep], [va_y[i] for i in keep], va_e[keep], False,
+                      "external"), enc
+    if min(counts.values()) >= 4 and len(texts) >= 20:
+        tr_idx, va_idx = train_val_split(labels, val_fraction=val_fraction, seed=seed, texts=texts)
+        return _Split([texts[i] for i in tr_idx], [labels[i] for i in tr_idx], emb[tr_idx],
+                      [texts[i] for i in va_idx], [labels[i] for i in va_idx], emb[va_idx], True,
+                      f"carved {val_fraction:.0%}"), enc
+    return _Split(texts, labels, emb, [], [], emb[:0], False, "none (too few examples: defaults)"), enc
+
+
+def _calibrate(model: IntentClassifier, split: _Split, oos_texts: Sequence[str] | None,
+               oos_embeddings: np.ndarray | None, target_in_scope_recall: float) -> tuple[float, float, float]:
+    """Temperature and OOS thresholds (probability, similarity) on the validation split."""
+    logits, sims = model._scores(split.va_t, split.va_e)
+    y_idx = np.array([model.classes.index(y) for y in split.va_y])
+    temperature = _fit_temperature(logits, y_idx)
+    maxp = _softmax(logits / temperature).max(axis=1)
+    if oos_texts:
+        ol, osims = model._scores(list(oos_texts), np.asarray(oos_embeddings, np.float32))
+        prob_thr, sim_thr = _tune_oos(maxp, sims, _softmax(ol / temperature).max(axis=1), osims)
+        return temperature, prob_thr, sim_thr
+    # No OOS examples: reject the least-confident (1 - target) share of in-scope.
+    prob_thr = float(np.quantile(maxp, 1.0 - target_in_scope_recall))
+    sim_thr = min(DEFAULT_SIM_THRESHOLD, float(np.quantile(sims, 0.01)))
+    return temperature, prob_thr, sim_thr
+
+
+@dataclass
 class IntentClassifier:
     """Trained intent model. Build with ``IntentClassifier.train``; ``save``/``load``."""
 
@@ -191,71 +245,23 @@ class IntentClassifier:
         if params:
             chosen.update(params)
         temperature, prob_thr, sim_thr = 1.0, DEFAULT_PROB_THRESHOLD, DEFAULT_SIM_THRESHOLD
-        fit_t, fit_l, fit_e = texts, labels, emb
-        refit = False
-        if validation is not None:
-            va_t = [str(t) for t in validation[0]]
-            va_y = [str(y) for y in validation[1]]
-            if len(validation) > 2 and validation[2] is not None:  # type: ignore[misc]
-                va_e = np.asarray(validation[2], dtype=np.float32)  # type: ignore[misc]
-            else:
-                enc = enc or _default_encoder()
-                va_e = enc.encode(va_t)
-            keep = [i for i, y in enumerate(va_y) if y in counts]  # unseen labels cannot score
-            va_t, va_y, va_e = [va_t[i] for i in keep], [va_y[i] for i in keep], va_e[keep]
-            info["validation"] = "external"
-        elif min(counts.values()) >= 4 and len(texts) >= 20:
-            tr_idx, va_idx = train_val_split(labels, val_fraction=val_fraction, seed=seed, texts=texts)
-            fit_t = [texts[i] for i in tr_idx]
-            fit_l = [labels[i] for i in tr_idx]
-            fit_e = emb[tr_idx]
-            va_t = [texts[i] for i in va_idx]
-            va_y = [labels[i] for i in va_idx]
-            va_e = emb[va_idx]
-            refit = True
-            info["validation"] = f"carved {val_fraction:.0%}"
-        else:
-            va_t, va_y, va_e = [], [], emb[:0]
-            info["validation"] = "none (too few examples: defaults)"
-
+        split, enc = _validation_split(texts, labels, emb, validation, counts, val_fraction, seed, enc)
+        info["validation"] = split.kind
         model: IntentClassifier | None = None
-        if va_t:
+        if split.va_t:
             candidates = [dict(chosen)] if params else [dict(DEFAULT_PARAMS, **g) for g in (grid or DEFAULT_GRID)]
-            best: tuple[float, dict[str, float], IntentClassifier] | None = None
-            search: list[dict[str, Any]] = []
-            for cand in candidates:
-                m = cls._fit(fit_t, fit_l, fit_e, cand, seed=seed, encoder=enc)
-                knn_options = [cand["knn_weight"]] if params else list(KNN_WEIGHTS)
-                for kw in knn_options:
-                    m.params["knn_weight"] = kw
-                    pred = m._scores(va_t, va_e)[0].argmax(axis=1)
-                    acc = float(np.mean([m.classes[p] == y for p, y in zip(pred, va_y, strict=False)]))
-                    search.append({**m.params, "val_accuracy": round(acc, 4)})
-                    if best is None or acc > best[0] + 1e-9:
-                        best = (acc, dict(m.params), m)
-            assert best is not None
-            val_acc, chosen, val_model = best
-            val_model.params = dict(chosen)
-            info["search"] = search
+            val_acc, chosen, val_model, info["search"] = cls._search(
+                split, candidates, tune_knn=not params, seed=seed, encoder=enc)
             info["val_accuracy"] = val_acc
-            info["n_validation"] = len(va_t)
-            # Calibration and OOS thresholds on validation.
-            logits, sims = val_model._scores(va_t, va_e)
-            y_idx = np.array([val_model.classes.index(y) for y in va_y])
-            temperature = _fit_temperature(logits, y_idx)
-            maxp = _softmax(logits / temperature).max(axis=1)
+            info["n_validation"] = len(split.va_t)
+            if oos_texts and oos_embeddings is None:
+                enc = enc or _default_encoder()
+                oos_embeddings = enc.encode(list(oos_texts))
+            temperature, prob_thr, sim_thr = _calibrate(val_model, split, oos_texts, oos_embeddings,
+                                                        target_in_scope_recall)
             if oos_texts:
-                if oos_embeddings is None:
-                    enc = enc or _default_encoder()
-                    oos_embeddings = enc.encode(list(oos_texts))
-                ol, osims = val_model._scores(list(oos_texts), np.asarray(oos_embeddings, np.float32))
-                prob_thr, sim_thr = _tune_oos(maxp, sims, _softmax(ol / temperature).max(axis=1), osims)
                 info["oos_tuned_on"] = len(oos_texts)
-            else:
-                # No OOS examples: reject the least-confident (1 - target) share of in-scope.
-                prob_thr = float(np.quantile(maxp, 1.0 - target_in_scope_recall))
-                sim_thr = min(DEFAULT_SIM_THRESHOLD, float(np.quantile(sims, 0.01)))
-            if not refit:
+            if not split.refit:
                 model = val_model
         if model is None:
             model = cls._fit(texts, labels, emb, chosen, seed=seed, encoder=enc)
@@ -263,6 +269,27 @@ class IntentClassifier:
         info["train_seconds"] = round(time.perf_counter() - t0, 3)
         model.info = info
         return model
+
+    @classmethod
+    def _search(cls, split: _Split, candidates: list[dict[str, float]], *, tune_knn: bool, seed: int,
+                encoder: TextEncoder | None) -> tuple[float, dict[str, float], IntentClassifier, list[dict[str, Any]]]:
+        """Grid search on the validation split: (accuracy, params, model fitted on split's
+        fit part with those params, every point tried)."""
+        best: tuple[float, dict[str, float], IntentClassifier] | None = None
+        search: list[dict[str, Any]] = []
+        for cand in candidates:
+            m = cls._fit(split.fit_t, split.fit_l, split.fit_e, cand, seed=seed, encoder=encoder)
+            for kw in (list(KNN_WEIGHTS) if tune_knn else [cand["knn_weight"]]):
+                m.params["knn_weight"] = kw
+                pred = m._scores(split.va_t, split.va_e)[0].argmax(axis=1)
+                acc = float(np.mean([m.classes[p] == y for p, y in zip(pred, split.va_y, strict=False)]))
+                search.append({**m.params, "val_accuracy": round(acc, 4)})
+                if best is None or acc > best[0] + 1e-9:
+                    best = (acc, dict(m.params), m)
+        assert best is not None
+        val_acc, chosen, val_model = best
+        val_model.params = dict(chosen)
+        return val_acc, chosen, val_model, search
 
     @classmethod
     def _fit(cls, texts: list[str], labels: list[str], emb: np.ndarray, params: dict[str, float],
