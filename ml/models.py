@@ -467,3 +467,35 @@ class SuggestedArticle(TenantOwnedModel):
                 fields=["tenant", "message_id"], condition=Q(message_id__isnull=False), name="suggested_unique_message"
             ),
         ]
+
+
+# --- learned retrieval (issue 12) ----------------------------------------------------------------
+
+
+class RetrievalPairSource(models.TextChoices):
+    THUMBS_UP = "thumbs_up", _("Thumbs up on a cited answer")
+    SOLVED = "solved", _("\"This solved my problem\"")
+    AGENT_ACCEPTED = "agent_accepted", _("Agent accepted a suggested article")
+    FAQ_IMPORT = "faq_import", _("Imported FAQ question")
+    RELABEL = "relabel", _("Agent relabel")
+
+
+class RetrievalPair(TenantOwnedModel):
+    """A visitor question (redacted) confirmed to be answered by an article: the training
+    data of the tenant's retrieval model (ml.retrieval_training)."""
+
+    question = models.CharField(max_length=1000)
+    article = models.ForeignKey(KnowledgeArticle, on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=16, choices=RetrievalPairSource.choices)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    conversation_id = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source", "message_id"], condition=Q(message_id__isnull=False),
+                name="retrievalpair_one_per_message",
+            ),
+        ]
