@@ -222,6 +222,11 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         if self.group:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        await super().chat_event(event)
+        if event["payload"].get("type") == "session_ended":  # the visitor's data was deleted
+            await self.close(code=CLOSE_UNAUTHORIZED)
+
     async def dispatch_frame(self, handler: Callable[[dict[str, Any]], Awaitable[None]], content: dict[str, Any]) -> None:
         if self.contact is None and content["type"] not in ("hello", "ping"):
             raise ServiceError("Send hello first.", code="hello_first")

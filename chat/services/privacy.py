@@ -5,7 +5,7 @@
   and (through `ml.api`) every learning row and cached vector ml keeps of those
   conversations; `Contact.deleted_at` is set. Conversation, contact and reporting rows
   stay as pseudonymous ids, so dashboards keep their counts. A visitor token of the
-  contact no longer opens a session (visitors.resolve_visitor).
+  contact no longer opens a session (visitors.resolve_visitor) and its open sockets close.
 - `purge_expired_data`: for every tenant with `retention_days`, the same data older than
   that is deleted (a daily beat task, chat.tasks.purge_expired_data); the setting is
   tenants.services.set_retention.
@@ -21,6 +21,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from chat import events
 from chat.models import Contact, Conversation, CsatResponse, Message
 from ml import api as ml_api
 from tenants.errors import ServiceError
@@ -48,6 +49,8 @@ def forget_contact(*, actor: Membership, contact_id: int) -> dict[str, int]:
             name="", email="", attributes={}, external_user_id=None, verified=False, deleted_at=timezone.now()
         )
         learning_rows = ml_api.forget_conversations(tenant_id=tenant_id, conversation_ids=conversation_ids)
+        # Open widget sockets of this visitor close; their token no longer opens a session.
+        events.emit(events.visitor_group(tenant_id, contact.pk), {"type": "session_ended", "reason": "deleted"})
     return {"conversations": len(conversation_ids), "messages": messages, "learning_rows": learning_rows}
 
 

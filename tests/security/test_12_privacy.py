@@ -17,6 +17,7 @@ from chat.models import Contact, Conversation, Message, ReportingEvent
 from ml.models import AnalyzedMessage, Feedback, SuggestedArticle, TrainingExample, UnansweredQuestion
 from tenants import services as tenant_services
 from tenants.errors import ServiceError
+from tests.chat.conftest import _chat_settings, no_bot, widget_a  # noqa: F401 - fixtures (in-memory layer)
 
 pytestmark = pytest.mark.django_db
 LEARNING = (AnalyzedMessage, Feedback, TrainingExample, UnansweredQuestion, SuggestedArticle)
@@ -173,3 +174,39 @@ def test_12_retention_setting_over_api_and_portal(client, team_a):
     client.post("/t/alpha/settings/", {"op": "retention", "retention_days": ""})
     team_a.tenant.refresh_from_db()
     assert team_a.tenant.retention_days is None
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_12_deleting_a_visitor_closes_their_open_socket(team_a, widget_a, no_bot):
+    """The visitor's live widget socket is told and closed (4401); their token then opens
+    nothing, so the widget starts afresh instead of writing into the deleted history."""
+    from channels.db import database_sync_to_async
+    from channels.testing.websocket import WebsocketCommunicator
+
+    from config.asgi import application
+
+    async def open_socket() -> WebsocketCommunicator:
+        comm = WebsocketCommunicator(application, f"/ws/widget/{widget_a.widget.public_key}/",
+                                     headers=[(b"origin", widget_a.origin.encode())])
+        assert (await comm.connect())[0]
+        return comm
+
+    comm = await open_socket()
+    await comm.send_json_to({"type": "hello"})
+    ready = await comm.receive_json_from(timeout=5)
+    await comm.send_json_to({"type": "message", "body": "delete me later", "client_msg_id": "d-1"})
+    ack = await comm.receive_json_from(timeout=5)
+    contact_id = await database_sync_to_async(
+        lambda: Conversation.objects.for_tenant(team_a.tenant).get(pk=ack["conversation"]["id"]).contact_id)()
+    await database_sync_to_async(chat.forget_contact)(actor=team_a.owner, contact_id=contact_id)
+    frame = await comm.receive_json_from(timeout=5)
+    while frame["type"] != "session_ended":  # typing indicators etc. may come first
+        frame = await comm.receive_json_from(timeout=5)
+    assert frame == {"type": "session_ended", "reason": "deleted"}
+    assert (await comm.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4401}
+    again = await open_socket()
+    await again.send_json_to({"type": "hello", "token": ready["token"]})
+    refused = await again.receive_json_from(timeout=5)
+    assert refused["type"] == "error" and refused["code"] == "bad_token"
+    await again.disconnect()
