@@ -40,7 +40,8 @@ def test_one_statement_per_visitor_message(team_a, team_b, no_bot):
     assert (ack["message"]["seq"], ack["duplicate"], ack["conversation"]["last_seq"]) == (2, False, 2)
     assert ack["conversation"]["preview"] == "second"
     # Fan-out to the inbox and to the visitor's other tabs, after the statement.
-    assert [p["type"] for _g, e in box for p in [e["payload"]]] == ["message", "message"]
+    # ... and the bot's typing indicator to the visitor (the conversation is bot-handled).
+    assert [p["type"] for _g, e in box for p in [e["payload"]]] == ["message", "message", "typing"]
     with CaptureQueriesContext(connection) as qd:
         dup, box = _post(contact, "m-2", cid, body="second")
     assert len(qd.captured_queries) <= 3 and box == []
