@@ -203,7 +203,7 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
     """The visitor's socket: /ws/widget/<public_key>/ (Origin checked by the base)."""
 
     frame_types = frozenset(
-        {"hello", "message", "sync", "typing", "read", "handoff", "email", "csat", "feedback", "solved", "ping"}
+        {"hello", "message", "sync", "typing", "read", "handoff", "email", "transcript", "csat", "feedback", "solved", "ping"}
     )
     contact: Contact | None = None
     group: str = ""
@@ -312,6 +312,13 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
         assert self.contact is not None
         contact = await self.call(services.set_contact_email, contact=self.contact, email=str(content.get("email") or ""))
         await self.send_json({"type": "email_saved", "email": contact.email, "ref": _ref(content.get("ref"))})
+
+    async def on_transcript(self, content: dict[str, Any]) -> None:
+        """The conversation so far, by e-mail to the address the visitor left."""
+        assert self.contact is not None
+        cid = _int(content.get("conversation_id")) or 0
+        email = await self.call(services.request_transcript, contact=self.contact, conversation_id=cid)
+        await self.send_json({"type": "transcript_sent", "conversation_id": cid, "email": email, "ref": _ref(content.get("ref"))})
 
     async def on_csat(self, content: dict[str, Any]) -> None:
         assert self.contact is not None

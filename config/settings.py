@@ -292,6 +292,8 @@ KEFU_RATELIMIT_PREFIX = env_str("KEFU_RATELIMIT_PREFIX", "kefu:rl:")
 # events flow to it (besides on every frame and when the member is changed or removed).
 KEFU_MEMBER_RECHECK_S = env_int("KEFU_MEMBER_RECHECK_S", 5)
 KEFU_VISITOR_TOKEN_MAX_AGE_S = env_int("KEFU_VISITOR_TOKEN_MAX_AGE_S", 60 * 60 * 24 * 365)
+# A widget refusing a site's origin notes it for the portal at most this often (tenants.origins).
+KEFU_REFUSED_ORIGIN_THROTTLE_S = env_int("KEFU_REFUSED_ORIGIN_THROTTLE_S", 10)
 
 # --- auth, i18n, static -----------------------------------------------------------------
 # Django's cache: Redis with REDIS_URL (shared by every process: log-in throttling), else

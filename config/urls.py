@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from mail import accounts as mail_accounts
 from mail import views as mail_views
+from tenants import origins as tenant_origins
 from tenants import views as tenant_views
 
 tenant_portal: list[URLPattern | URLResolver] = [
@@ -53,6 +54,7 @@ urlpatterns = [
     path("verify-email/<uidb64>/<token>/", mail_accounts.verify_email, name="verify-email"),
     path("mail/unsubscribe/<str:token>/", mail_views.unsubscribe, name="mail-unsubscribe"),
     path("inbound/mail/", mail_views.inbound_mail, name="mail-inbound"),
+    path("widget/<str:public_key>/origin-check/", tenant_origins.origin_check, name="widget-origin-check"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("t/<slug:tenant_slug>/", include(tenant_portal)),
     path("api/t/<slug:tenant_slug>/", include(tenant_api)),

@@ -27,6 +27,7 @@ from django.conf import settings
 
 from tenants import selectors
 from tenants.models import Membership, Tenant, Widget
+from tenants.origins import arecord_refused_origin
 
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
@@ -143,6 +144,8 @@ class WidgetConsumerBase(_SealedConnect):
             return
         origin = _origin_of(header(self.scope, b"origin"))
         if origin not in widget.allowed_origins:
+            # The portal shows the site owner the last refused origin (throttled note).
+            await arecord_refused_origin(widget_id=widget.pk, origin=origin or header(self.scope, b"origin"))
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.widget = widget

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     RESOLVED = "resolved"
     HANDLED_BY_HUMAN = "handled_by_human"
     NO_SURVEY = "no_survey"
+    NO_EMAIL = "no_email"  # a transcript asked for before the visitor left an address
     # 429
     RATE_LIMITED = "rate_limited"
 
@@ -45,7 +46,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     **dict.fromkeys((ErrorCode.NOT_FOUND, ErrorCode.INVALID_INVITATION), 404),
     **dict.fromkeys(
         (ErrorCode.DUPLICATE, ErrorCode.CONFLICT, ErrorCode.EMAIL_TAKEN, ErrorCode.LAST_OWNER, ErrorCode.RESOLVED,
-         ErrorCode.HANDLED_BY_HUMAN, ErrorCode.NO_SURVEY),
+         ErrorCode.HANDLED_BY_HUMAN, ErrorCode.NO_SURVEY, ErrorCode.NO_EMAIL),
         409,
     ),
     ErrorCode.RATE_LIMITED: 429,

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tenants import login_throttle, selectors, services
+from tenants import login_throttle, origins, selectors, services
 from tenants.errors import ServiceError
 from tenants.models import Role
 from tenants.portal import TenantPortalView, posted_id
@@ -179,8 +179,10 @@ class SettingsView(TenantPortalView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
+        widgets = list(selectors.widget_list(tenant=self.tenant))
         context.update(
-            widgets=selectors.widget_list(tenant=self.tenant),
+            widgets=widgets,
+            refused_origins=origins.last_refused_origins(widgets=widgets),
             api_keys=selectors.api_key_list(tenant=self.tenant) if self.membership.is_admin else [],
             public_base_url=settings.PUBLIC_BASE_URL,
         )

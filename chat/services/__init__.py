@@ -44,6 +44,7 @@ from chat.services.visitors import (
     VISITOR_TOKEN_SALT,
     check_identity_hash,
     make_visitor_token,
+    request_transcript,
     resolve_visitor,
     set_contact_email,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "check_identity_hash",
     "resolve_visitor",
     "set_contact_email",
+    "request_transcript",
     "send_visitor_message",
     "agent_send",
     "handoff_status",

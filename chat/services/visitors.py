@@ -131,3 +131,18 @@ def set_contact_email(*, contact: Contact, email: str) -> Contact:
         events.inbox_group(contact.tenant_id), {"type": "contact", "contact": contact_payload(contact)}
     )
     return contact
+
+
+def request_transcript(*, contact: Contact, conversation_id: int) -> str:
+    """The visitor asked for the conversation by e-mail (mail.notify: once per point in the
+    conversation); returns the address it goes to."""
+    from chat.services.common import _contact_conversation
+    from mail import notify as mail_notify
+
+    conversation = _contact_conversation(contact, conversation_id)
+    fresh = Contact.objects.for_tenant(contact.tenant_id).filter(pk=contact.pk).first()
+    if fresh is None or not fresh.email:
+        raise ServiceError(_("Leave your e-mail address first."), code="no_email")
+    with transaction.atomic():
+        mail_notify.transcript_requested(contact=fresh, conversation=conversation)
+    return fresh.email

@@ -24,7 +24,8 @@
       rate: "How did we do?", comment: "Anything to add? (optional)", thanks: "Thanks for your rating!",
       resolved: "This conversation is resolved. Write again to start a new one.", past: "Past conversations",
       back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
-      error: "Not sent: {m}", solved: "This solved my problem" },
+      error: "Not sent: {m}", solved: "This solved my problem",
+      unavailable: "Chat is unavailable on this site.", transcript: "E-mail me this conversation", transcriptSent: "Sent to {e}." },
     "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
       placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
       queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
@@ -32,7 +33,7 @@
       rate: "请为本次服务评分", comment: "还有什么想说的？（可选）", thanks: "感谢您的评价！",
       resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
       you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}",
-      solved: "问题已解决" }
+      solved: "问题已解决", unavailable: "此网站暂时无法使用聊天。", transcript: "把对话记录发到我的邮箱", transcriptSent: "已发送到 {e}。" }
   };
   // UI language: pinned by the site (data-locale, kefuSettings.locale, or the widget's setting
   // from the server unless "auto"); else the page's lang; else the first of the visitor's
@@ -131,12 +132,14 @@
   var csatSend = el("button", { "class": "btn", type: "submit" }, t("send"));
   csatBox.appendChild(csatComment); csatBox.appendChild(csatSend);
   var pastBtn = el("button", { type: "button", "class": "link" }, t("past"));
+  // Shown once the visitor left an address and a conversation exists (issue 13: transcript).
+  var transcriptBtn = el("button", { type: "button", "class": "link transcript" }, t("transcript")); transcriptBtn.hidden = true;
   var pastList = el("ul", { "class": "past" }); pastList.hidden = true;
   var form = el("form", { "class": "compose" });
   var input = el("textarea", { rows: "1", "aria-label": t("placeholder"), placeholder: t("placeholder"), maxlength: "4000" });
   var sendBtn = el("button", { "class": "btn", type: "submit" }, t("send"));
   form.appendChild(input); form.appendChild(sendBtn);
-  [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, form].forEach(function (n) { panel.appendChild(n); });
+  [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, transcriptBtn, form].forEach(function (n) { panel.appendChild(n); });
   wrap.appendChild(panel); wrap.appendChild(launch);
   function setColor(c) { S.color = c; wrap.style.setProperty("--c", c); }
   setColor("#2563eb");
@@ -190,7 +193,7 @@
     [emailIn, "email", "placeholder"], [emailBtn, "save"], [csatP, "rate"], [stars, "rate", "aria-label"],
     [csatComment, "comment", "aria-label"], [csatComment, "comment", "placeholder"], [csatSend, "send"],
     [pastBtn, "past"], [input, "placeholder", "aria-label"], [input, "placeholder", "placeholder"], [sendBtn, "send"],
-    [solvedBtn, "solved"]);
+    [solvedBtn, "solved"], [transcriptBtn, "transcript"]);
   function setLang(l) {
     if (!STRINGS[l] || l === lang) return;
     lang = l; host.setAttribute("lang", l === "zh-hans" ? "zh-Hans" : "en");
@@ -254,6 +257,7 @@
     var ws = new WebSocket(BASE.replace(/^http/, "ws") + "/ws/widget/" + encodeURIComponent(KEY) + "/");
     S.ws = ws; S.ready = false;
     ws.onopen = function () {
+      S.everOpened = true;
       var resume = []; if (S.conv) resume.push([S.conv, lastSeq(S.conv)]);
       ws.send(JSON.stringify({ type: "hello", token: S.token || "", user_id: USER_ID, user_hash: USER_HASH,
         name: script.getAttribute("data-name") || opts.name || "", attributes: opts.attributes || {}, language: navigator.language || "", resume: resume }));
@@ -262,10 +266,25 @@
     ws.onclose = function (e) {
       S.ready = false; status.textContent = t("offline");
       var delay = S.backoff * (0.5 + Math.random()); S.backoff = Math.min(S.backoff * 2, 30000);
-      if (e.code === 4403 || e.code === 4404 || e.code === 4429) delay = Math.max(delay, 30000);
-      setTimeout(connect, delay);
+      if (e.code === 4403 || e.code === 4404) { unavailable(); return; }
+      if (e.code === 4429) delay = Math.max(delay, 30000);
+      if (S.everOpened) { setTimeout(connect, delay); return; }
+      // A refused handshake shows the page no close code: ask whether this origin may chat.
+      fetch(BASE + "/widget/" + encodeURIComponent(KEY) + "/origin-check/", { credentials: "omit", cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (j) { if (j && j.allowed === false) unavailable(); else setTimeout(connect, delay); },
+              function () { setTimeout(connect, delay); });
     };
   }
+  function unavailable() {
+    // Final: the site is not allowed (or the widget is gone); no reconnect loop.
+    S.unavailable = true; status.textContent = t("unavailable"); status.classList.add("unavailable");
+    input.disabled = sendBtn.disabled = humanBtn.disabled = true; emailBox.hidden = true;
+  }
+  function updateTranscript() { transcriptBtn.hidden = !(S.email && S.conv); }
+  transcriptBtn.addEventListener("click", function () {
+    if (S.conv && send({ type: "transcript", conversation_id: S.conv })) transcriptBtn.disabled = true;
+  });
   function flushOutbox() { S.outbox.forEach(function (o) { send({ type: "message", client_msg_id: o.client_msg_id, body: o.body, conversation_id: o.conversation_id }); }); }
   function onFrame(f) {
     switch (f.type) {
@@ -284,6 +303,7 @@
         } else if (S.viewing === null) S.viewing = S.conv;
         S.convs.forEach(function (c) { if (c.id === S.viewing) setConversation(c); });
         pastBtn.hidden = S.convs.filter(function (c) { return c.status === "resolved"; }).length === 0;
+        S.email = (f.contact && f.contact.email) || ""; updateTranscript();
         S.outbox.forEach(renderPending); flushOutbox();
         break;
       case "replay":
@@ -295,6 +315,7 @@
         break;
       case "ack":
         S.outbox = S.outbox.filter(function (o) { return o.client_msg_id !== f.client_msg_id; }); save("outbox", S.outbox);
+        setTimeout(updateTranscript, 0);
         if (S.conv !== f.conversation.id) {
           S.conv = f.conversation.id; save("conv", S.conv);
           if (S.viewing !== S.conv) { S.viewing = S.conv; log.textContent = ""; S.msgs = {}; S.outbox.forEach(renderPending); }
@@ -340,7 +361,8 @@
           if (last) last.after(el("li", { "class": "seen" }, t("seen")));
         }
         break;
-      case "email_saved": emailBox.hidden = true; status.textContent = t("saved", { e: f.email }); break;
+      case "email_saved": emailBox.hidden = true; status.textContent = t("saved", { e: f.email }); S.email = f.email; updateTranscript(); break;
+      case "transcript_sent": transcriptBtn.disabled = false; status.textContent = t("transcriptSent", { e: f.email }); break;
       case "csat_saved": csatBox.hidden = true; status.textContent = t("thanks"); break;
       case "solved_saved": if (f.conversation) setConversation(f.conversation); break;
       case "error":
