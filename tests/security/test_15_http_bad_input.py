@@ -172,3 +172,14 @@ def test_15_http_options_on_every_api_route(owner_client, team_a):
             assert response.status_code < 500, (url, response.status_code)
             tried += 1
     assert tried >= 30
+
+
+@pytest.mark.parametrize("query", ["from=0001-01-01", "to=9999-12-31", "days=99999999999999999999", "widget=99999999999999999999",
+                                   "offset=-5&metric=conversations", "period=0001-01-01&metric=conversations"])
+@pytest.mark.parametrize("path", ["/t/alpha/dashboards/", "/t/alpha/dashboards/conversations/", "/t/alpha/dashboards/export.csv"])
+def test_15_http_portal_dashboards_extreme_filters(client, team_a, path, query):
+    """The dashboard pages share the API's filter parsing: out-of-range days and ids fall
+    back to the defaults there (a page, not a 500)."""
+    client.force_login(team_a.owner.user)
+    response = client.get(f"{path}?{query}")
+    assert response.status_code == 200, (path, query, response.status_code)
