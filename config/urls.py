@@ -59,7 +59,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include(tenant_portal)),
     path("api/t/<slug:tenant_slug>/", include(tenant_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema", template_name="api/redoc.html"), name="api-docs"),
     path("", include("chat.public_urls")),
     path("", include("ml.public_urls")),
 ]
