@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
+from tests.browser.conftest import chromium  # noqa: F401 - shared fixture
 from tests.chat.conftest import _chat_settings, no_bot, widget_a, widget_b  # noqa: F401 - shared fixtures
 from tests.processes import free_port
 

@@ -21,7 +21,6 @@ import pytest
 
 from mail.inbound import rotate_inbound_secret
 from tenants import services as tenant_services
-from tests.browser.conftest import chromium  # noqa: F401 - shared fixture
 from tests.chat.test_browser import _handler
 from tests.processes import free_port, uvicorn_server
 
@@ -114,9 +113,9 @@ def test_offline_visitor_gets_the_reply_by_mail_and_answers_into_the_inbox(smtp,
             )
             with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 - loopback test server
                 assert response.status == 201
-            expect(agent.locator("#messages li.visitor").last).to_have_text(
-                "Please send it to 12 Harbour Road.", timeout=10000
-            )
+            answered = agent.locator("#messages li.visitor").last
+            expect(answered).to_contain_text("Please send it to 12 Harbour Road.", timeout=10000)
+            assert "wrote" not in answered.inner_text()  # the quoted original was cut
             agent.screenshot(path=str(SHOTS / "mail-answer-in-inbox.png"))
             browser.close()
 
