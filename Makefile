@@ -20,7 +20,7 @@ DEPLOY_CHECK_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL
 	KEFU_SSL_REDIRECT=1 KEFU_HSTS_SECONDS=31536000 KEFU_HSTS_INCLUDE_SUBDOMAINS=1 KEFU_HSTS_PRELOAD=1 \
 	KEFU_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO
 
-.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard fuzz
+.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard fuzz demo-reset
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ demo: install
 	$(PY) manage.py seed_demo_history
 	@echo "Demo: http://127.0.0.1:8000/  (widget host page: http://127.0.0.1:8000/demo/)"
 	KEFU_DEBUG=1 KEFU_WARM_UP=1 KEFU_ACTION_ALLOWED_HOSTS=127.0.0.1:8000 $(VENV)/bin/uvicorn config.asgi:application --host 127.0.0.1 --port 8000 --workers 1
+
+# Deletes the demo's data (database, written mail, trained models); `make demo` seeds anew.
+demo-reset:
+	rm -f var/kefu.sqlite3 var/kefu.sqlite3-wal var/kefu.sqlite3-shm
+	rm -rf var/mail var/models
 
 lint: install
 	$(VENV)/bin/ruff check .
