@@ -242,7 +242,7 @@ class LocalGenerator(_JoinMixin):
                 self.model.generate(**kwargs)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer below
                 errors.append(exc)
-                streamer.end()
+                streamer.end()  # type: ignore[no-untyped-call]
 
         with self._lock:
             worker = threading.Thread(target=_run, name="kefu-generate", daemon=True)

@@ -19,11 +19,12 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-def _cached_encoder() -> tuple:
+def _cached_encoder() -> tuple[Any, Any, Any]:
     from ml.backends.embeddings import get_encoder
     from ml.datasets import cache_dir
 
@@ -52,7 +53,7 @@ def _cached_encoder() -> tuple:
     return encode, save, state
 
 
-def main(argv: Sequence[str] | None = None) -> dict:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     from ml.datasets import banking77
     from ml.learning.dataset import Record, build_training_set
     from ml.learning.gate import compare
@@ -108,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
     test_t, test_l = banking77("test")
     test_emb = encode(test_t)
 
-    def on_test(model: object) -> dict:
+    def on_test(model: Any) -> dict[str, Any]:
         if hasattr(model, "evaluate") and hasattr(model, "classes"):
-            return model.evaluate(test_t, test_l, embeddings=test_emb)  # type: ignore[attr-defined]
-        return evaluate(lambda ts: model.predict(ts, embeddings=test_emb), test_t, test_l)  # type: ignore[attr-defined]
+            result: dict[str, Any] = model.evaluate(test_t, test_l, embeddings=test_emb)
+            return result
+        return evaluate(lambda ts: model.predict(ts, embeddings=test_emb), test_t, test_l)
 
     test = on_test(res.model)
     save_cache()

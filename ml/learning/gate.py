@@ -8,7 +8,7 @@ is more accurate on known intents but answers things it should hand off from win
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,7 +40,7 @@ class GateDecision:
     promote: bool
     reason: str
 
-    def __iter__(self):  # allows ``promote, reason = decide(...)``
+    def __iter__(self) -> Iterator[bool | str]:  # allows ``promote, reason = decide(...)``
         return iter((self.promote, self.reason))
 
 

@@ -134,7 +134,8 @@ class LinearIntentModel:
             raise RuntimeError("model is not trained")
         if not texts:
             return np.zeros((0, len(self.classes_)))
-        return self.head.predict_proba(self._features(list(texts), embeddings))
+        probs: np.ndarray = self.head.predict_proba(self._features(list(texts), embeddings))
+        return probs
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> list[dict[str, Any]]:
         probs = self.predict_proba(texts, embeddings)

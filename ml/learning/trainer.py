@@ -134,7 +134,7 @@ def finetune_encoder(texts: Sequence[str], labels: Sequence[str], out_dir: Path,
                 logits = clf(vec.float() * 20.0)  # cosine-softmax: scale keeps gradients alive
             loss = torch.nn.functional.cross_entropy(logits.float(), y[idx].to(dev))
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             step += 1
             progress("fine-tuning encoder", step, total, float(loss.detach().cpu()))

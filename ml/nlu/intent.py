@@ -102,7 +102,8 @@ def train_val_split(labels: Sequence[str], *, val_fraction: float = 0.15, seed: 
 def _softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    out: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return out
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
