@@ -143,10 +143,10 @@ def record_human_answer(
 
 def forget_conversations(*, tenant_id: int, conversation_ids: list[int]) -> int:
     """A visitor was deleted: drop every learning row of their conversations."""
-    from ml.models import AnalyzedMessage, Feedback, SuggestedArticle, TrainingExample, UnansweredQuestion
+    from ml.privacy import visitor_data_models
 
     ids = [int(i) for i in conversation_ids]
     n = 0
-    for model in (AnalyzedMessage, Feedback, TrainingExample, UnansweredQuestion, SuggestedArticle):
+    for model in visitor_data_models():
         n += model.objects.for_tenant(tenant_id).filter(conversation_id__in=ids).delete()[0]
     return n

@@ -14,13 +14,21 @@ from rest_framework.test import APIClient
 
 from chat import services as chat
 from chat.models import Contact, Conversation, Message, ReportingEvent
-from ml.models import AnalyzedMessage, Feedback, SuggestedArticle, TrainingExample, UnansweredQuestion
+from ml.models import (
+    AnalyzedMessage,
+    Feedback,
+    KnowledgeArticle,
+    RetrievalPair,
+    SuggestedArticle,
+    TrainingExample,
+    UnansweredQuestion,
+)
 from tenants import services as tenant_services
 from tenants.errors import ServiceError
-from tests.chat.conftest import _chat_settings, no_bot, widget_a  # noqa: F401 - fixtures (in-memory layer)
+from tests.chat.conftest import _chat_settings, make_widget, no_bot  # noqa: F401 - fixtures (in-memory layer)
 
 pytestmark = pytest.mark.django_db
-LEARNING = (AnalyzedMessage, Feedback, TrainingExample, UnansweredQuestion, SuggestedArticle)
+LEARNING = (AnalyzedMessage, Feedback, TrainingExample, UnansweredQuestion, SuggestedArticle, RetrievalPair)
 
 
 def _visitor(team, name: str, words: str, widget=None):
@@ -44,6 +52,8 @@ def _learning_rows(tenant_id: int, conversation_id: int, message_id: int, text: 
     TrainingExample.objects.create(**common, text=text, label="order_status", source="relabel", message_id=message_id)
     UnansweredQuestion.objects.create(**common, message_id=message_id, text=text, embedding=b"\x00" * 1536)
     SuggestedArticle.objects.create(**common, question=text, answer="an answer", message_id=message_id + 10**6)
+    article = KnowledgeArticle.objects.create(tenant_id=tenant_id, title="Parcels", body="Parcels take 2 days.")
+    RetrievalPair.objects.create(**common, question=text, article=article, source="thumbs_up", message_id=message_id)
 
 
 def _learning_count(tenant_id: int, conversation_ids: list[int]) -> int:
@@ -86,13 +96,13 @@ def test_12_delete_forgets_messages_and_learning_rows_keeps_pseudonymous_reporti
     bob, conv_b, _w = _visitor(team_a, "Bob", "bob stays", widget=widget)
     carol, conv_c, _w = _visitor(team_b, "Carol", "carol stays too")
     token = chat.make_visitor_token(contact=alice)
-    assert _learning_count(team_a.tenant.pk, [conv_a.pk]) == 5
+    assert _learning_count(team_a.tenant.pk, [conv_a.pk]) == 6
     n_messages = Message.objects.for_tenant(team_a.tenant).filter(conversation_id=conv_a.pk).count()
     assert n_messages == 4  # visitor, agent-joined event, agent reply, note: all of it goes
 
     response = _api(team_a.owner.user).delete(f"/api/t/alpha/contacts/{alice.pk}/")
     assert response.status_code == 200
-    assert response.json() == {"conversations": 1, "messages": n_messages, "learning_rows": 5}
+    assert response.json() == {"conversations": 1, "messages": n_messages, "learning_rows": 6}
 
     assert not Message.objects.for_tenant(team_a.tenant).filter(conversation_id=conv_a.pk).exists()
     assert _learning_count(team_a.tenant.pk, [conv_a.pk]) == 0
@@ -107,8 +117,8 @@ def test_12_delete_forgets_messages_and_learning_rows_keeps_pseudonymous_reporti
     assert exc.value.code == "bad_token"
     # Nobody else lost anything.
     assert Message.objects.for_tenant(team_a.tenant).filter(conversation_id=conv_b.pk).count() == n_messages
-    assert _learning_count(team_a.tenant.pk, [conv_b.pk]) == 5
-    assert _learning_count(team_b.tenant.pk, [conv_c.pk]) == 5
+    assert _learning_count(team_a.tenant.pk, [conv_b.pk]) == 6
+    assert _learning_count(team_b.tenant.pk, [conv_c.pk]) == 6
     assert Contact.objects.for_tenant(team_a.tenant).get(pk=bob.pk).email == "bob@mail.example"
     # Another tenant's member cannot delete (404, same as missing); agents cannot (403).
     assert _api(team_b.owner.user).delete(f"/api/t/alpha/contacts/{bob.pk}/").status_code == 404
@@ -145,18 +155,25 @@ def test_12_retention_purges_old_data_of_tenants_that_set_it(team_a, team_b):
         for model in LEARNING:
             model.objects.for_tenant(team.tenant).filter(conversation_id=conv.pk).update(created_at=long_ago)
 
+    faq_article = KnowledgeArticle.objects.create(tenant=team_a.tenant, title="FAQ", body="From the FAQ import.")
+    faq_pair = RetrievalPair.objects.create(tenant=team_a.tenant, question="how long is delivery", article=faq_article,
+                                            source="faq_import")
+    RetrievalPair.objects.for_tenant(team_a.tenant).filter(pk=faq_pair.pk).update(created_at=long_ago)
+
     done = purge_expired_data()
-    assert done == {str(team_a.tenant.pk): {"messages": 4, "learning_rows": 5}}
+    assert done == {str(team_a.tenant.pk): {"messages": 4, "learning_rows": 6}}
 
     assert not Message.objects.for_tenant(team_a.tenant).filter(conversation_id=conv_old_a.pk).exists()
     assert Conversation.objects.for_tenant(team_a.tenant).get(pk=conv_old_a.pk).last_message_preview == ""
     assert _learning_count(team_a.tenant.pk, [conv_old_a.pk]) == 0
     assert Message.objects.for_tenant(team_a.tenant).filter(conversation_id=conv_new_a.pk).count() == 4
-    assert _learning_count(team_a.tenant.pk, [conv_new_a.pk]) == 5
+    assert _learning_count(team_a.tenant.pk, [conv_new_a.pk]) == 6
     # Tenant B set no retention: its old data stays.
     assert Message.objects.for_tenant(team_b.tenant).filter(conversation_id=conv_old_b.pk).count() == 4
-    assert _learning_count(team_b.tenant.pk, [conv_old_b.pk]) == 5
+    assert _learning_count(team_b.tenant.pk, [conv_old_b.pk]) == 6
     assert Contact.objects.for_tenant(team_a.tenant).get(pk=old_a.pk).deleted_at is None
+    # The tenant's own data (an FAQ import's retrieval pair, no conversation) is not visitor data.
+    assert RetrievalPair.objects.for_tenant(team_a.tenant).filter(pk=faq_pair.pk).exists()
 
 
 def test_12_retention_setting_over_api_and_portal(client, team_a):
@@ -178,7 +195,8 @@ def test_12_retention_setting_over_api_and_portal(client, team_a):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_12_deleting_a_visitor_closes_their_open_socket(team_a, widget_a, no_bot):
+@pytest.mark.usefixtures("no_bot")
+async def test_12_deleting_a_visitor_closes_their_open_socket(team_a):
     """The visitor's live widget socket is told and closed (4401); their token then opens
     nothing, so the widget starts afresh instead of writing into the deleted history."""
     from channels.db import database_sync_to_async
@@ -186,6 +204,7 @@ async def test_12_deleting_a_visitor_closes_their_open_socket(team_a, widget_a, 
 
     from config.asgi import application
 
+    widget_a = await database_sync_to_async(make_widget)(team_a, "https://shop-a.example")
     async def open_socket() -> WebsocketCommunicator:
         comm = WebsocketCommunicator(application, f"/ws/widget/{widget_a.widget.public_key}/",
                                      headers=[(b"origin", widget_a.origin.encode())])
