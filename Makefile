@@ -20,7 +20,7 @@ DEPLOY_CHECK_ENV := DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL
 	KEFU_SSL_REDIRECT=1 KEFU_HSTS_SECONDS=31536000 KEFU_HSTS_INCLUDE_SUBDOMAINS=1 KEFU_HSTS_PRELOAD=1 \
 	KEFU_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO
 
-.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-dialogue bench-chat bench-dashboard fuzz demo-reset
+.PHONY: install demo test lint typecheck browser services messages bench-intent bench-answer bench-retrieval bench-dialogue bench-chat bench-dashboard fuzz demo-reset
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ bench-intent: install
 # production agent (ml.api.analyze_and_reply) on tenants in its own scratch database.
 bench-answer: install services
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m ml.bench.answer
+
+# Learned retrieval (issue 12): the tenant retrieval model trained on the FAQ dev-half pairs
+# through ml.learning.retrieval.retrain_retrieval (the task's code), test half vs the frozen encoder.
+bench-retrieval: install
+	$(PY) -m ml.bench.retrieval
 
 # Scripted multi-turn conversations through ml.api.analyze_and_reply, real models, its own database.
 BENCH_DIALOGUE_DB := postgresql://postgres@127.0.0.1:5432/kefu_dialogue_bench

@@ -28,6 +28,7 @@ app.conf.task_routes = {
     "ml.tasks.embed_article": {"queue": "embedding"},
     "ml.tasks.run_import": {"queue": "embedding"},
     "ml.tasks.retrain_tenant": {"queue": "training"},
+    "ml.tasks.retrain_retrieval": {"queue": "training"},
 }
 
 

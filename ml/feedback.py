@@ -84,6 +84,7 @@ def record_unanswered_question(
 def record_feedback(
     *, tenant_id: int, kind: str, text: str = "", label: str | None = None, message_id: int | None = None,
     conversation_id: int | None = None, value: int | None = None, correction: str = "",
+    article_id: int | None = None,
 ) -> None:
     """Feedback from chat (visitor thumbs, CSAT) or agents (relabel, wrong, corrected).
 
@@ -91,7 +92,9 @@ def record_feedback(
     - thumbs_up with a label: the bot's intent was right -> a confirmed training example;
     - relabel: an agent's label (an intent name, or "out_of_scope") -> a training example
       that beats any other source;
-    - thumbs_down / wrong / corrected / csat: stored as feedback (quality signal, not a label).
+    - thumbs_down / wrong / corrected / csat: stored as feedback (quality signal, not a label);
+    - thumbs_up or relabel with ``article_id`` (the cited article that answered it): also a
+      question -> article pair for the tenant's retrieval model (ml.retrieval_training).
     """
     from ml.learning.dataset import canonical_label
     from ml.models import ExampleSource, Feedback, FeedbackKind, TrainingExample
@@ -106,6 +109,11 @@ def record_feedback(
         if kind in (FeedbackKind.THUMBS_DOWN, FeedbackKind.WRONG) and message_id is not None:
             TrainingExample.objects.for_tenant(tenant_id).filter(
                 message_id=message_id, source=ExampleSource.CONFIRMED).delete()
+        if article_id is not None and kind in (FeedbackKind.THUMBS_UP, FeedbackKind.RELABEL):
+            from ml.retrieval_training import record_retrieval_pair
+
+            record_retrieval_pair(tenant_id=tenant_id, question=text, article_id=article_id, source=kind,
+                                  message_id=message_id, conversation_id=conversation_id)
         source = {FeedbackKind.RELABEL: ExampleSource.RELABEL, FeedbackKind.THUMBS_UP: ExampleSource.CONFIRMED}.get(
             FeedbackKind(kind))
         if source is None or not red or (source == ExampleSource.CONFIRMED and not label):

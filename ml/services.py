@@ -247,6 +247,10 @@ def run_import(*, tenant_id: int, import_id: int, batch: int = 50) -> None:
                 KnowledgeImport.objects.for_tenant(tenant_id).filter(pk=import_id).update(
                     processed=position, created_count=F("created_count") + len(created),
                 )
+                if job.kind == "csv":  # each imported question answered by its article: retrieval training data
+                    from ml.retrieval_training import record_import_pairs
+
+                    record_import_pairs(tenant_id=tenant_id, articles=created)
                 job.article_ids = list(job.article_ids or []) + [a.pk for a in created]
                 KnowledgeImport.objects.for_tenant(tenant_id).filter(pk=import_id).update(article_ids=job.article_ids)
                 bump_revision(tenant=tenant_id, knowledge=True)
@@ -625,6 +629,12 @@ def decide_suggestion(*, actor: Membership, suggestion_id: int, accept: bool, ti
         SuggestedArticle.objects.for_tenant(actor.tenant_id).filter(pk=s.pk).update(
             status=SuggestionStatus.ACCEPTED if accept else SuggestionStatus.REJECTED, article=article,
             decided_at=timezone.now())
+        if article is not None:  # the visitor's question is answered by this article
+            from ml.models import RetrievalPairSource
+            from ml.retrieval_training import record_retrieval_pair
+
+            record_retrieval_pair(tenant_id=actor.tenant_id, question=s.question, article_id=article.pk,
+                                  source=RetrievalPairSource.AGENT_ACCEPTED)
     return article
 
 

@@ -157,6 +157,9 @@ class TenantState:
     actions: list[ActionSpec]
     actions_by_intent: dict[str, list[ActionSpec]]
     built_at: float = field(default_factory=time.time)
+    # The index as built from the articles; ``index`` is it wrapped by the tenant's
+    # learned retrieval model when one is serving (ml.learning.retrieval.AdaptedIndex).
+    base_index: HybridIndex | None = None
 
 
 _states: dict[int, TenantState] = {}
@@ -168,13 +171,12 @@ def _revision_key(tenant_id: int) -> tuple:
     from ml.models import MLRevision, ModelStatus, ModelVersion
 
     rev = MLRevision.objects.for_tenant(tenant_id).values_list("knowledge", "intents", "config").first()
-    serving = (
+    serving = dict(
         ModelVersion.objects.for_tenant(tenant_id)
-        .filter(kind="intent", status=ModelStatus.SERVING)
-        .values_list("pk", flat=True)
-        .first()
+        .filter(kind__in=("intent", "retrieval"), status=ModelStatus.SERVING)
+        .values_list("kind", "pk")
     )
-    return (rev or (0, 0, 0), serving)
+    return (rev or (0, 0, 0), serving.get("intent"), serving.get("retrieval"))
 
 
 def get_state(tenant_id: int) -> TenantState:
@@ -207,11 +209,12 @@ def _build_state(tenant_id: int, key: tuple, old: TenantState | None) -> TenantS
 
     t0 = time.perf_counter()
     tenant = Tenant.objects.get(pk=tenant_id)
-    (knowledge_rev, intents_rev, config_rev), serving_id = key
-    old_key = old.key if old else ((-1, -1, -1), None)
-    (old_k, old_i, old_c), old_serving = old_key
+    (knowledge_rev, intents_rev, config_rev), serving_id, retrieval_id = key
+    old_key = old.key if old else ((-1, -1, -1), None, None)
+    (old_k, old_i, old_c), old_serving, _old_retrieval = old_key
 
-    index, articles = (old.index, old.articles) if old and old_k == knowledge_rev else _build_index(tenant)
+    base, articles = (old.base_index, old.articles) if old and old_k == knowledge_rev else _build_index(tenant)
+    index = _learned_index(tenant, base, retrieval_id)
     if old and old_i == intents_rev and old_serving == serving_id:
         intent_model, intents = old.intent_model, old.intents
     else:
@@ -224,7 +227,31 @@ def _build_state(tenant_id: int, key: tuple, old: TenantState | None) -> TenantS
                 len(index) if index else 0)
     return TenantState(key=key, tenant_slug=tenant.slug, index=index, articles=articles,
                        intent_model=intent_model, intents=intents, policy=policy,
-                       actions=actions, actions_by_intent=by_intent)
+                       actions=actions, actions_by_intent=by_intent, base_index=base)
+
+
+def base_index(tenant_id: int) -> HybridIndex | None:
+    """The tenant's index without its learned retrieval model (what retrieval training
+    learns against)."""
+    return get_state(tenant_id).base_index
+
+
+def _learned_index(tenant: Any, base: HybridIndex | None, retrieval_id: int | None) -> Any:
+    """``base`` searched through the serving retrieval model (a query adapter on the
+    frozen vectors); ``base`` itself when none serves or its files cannot be loaded."""
+    from ml.learning.retrieval import AdaptedIndex, QueryAdapter
+    from ml.models import ModelVersion
+
+    if base is None or retrieval_id is None:
+        return base
+    version = ModelVersion.objects.for_tenant(tenant).filter(pk=retrieval_id).first()
+    try:
+        if version is None or not version.artifact_path:
+            return base
+        return AdaptedIndex(base, QueryAdapter.load(version.artifact_path), version=version.version)
+    except Exception:  # noqa: BLE001 - a broken artifact must not take serving down
+        logger.exception("cannot load retrieval model version %s; using the frozen encoder", retrieval_id)
+        return base
 
 
 def _build_index(tenant: Any) -> tuple[HybridIndex | None, dict[str, dict[str, Any]]]:

@@ -42,6 +42,13 @@ def retrain_tenant(tenant_id: int, run_id: int | None = None) -> int | None:
     return training.retrain_tenant(tenant_id=tenant_id, run_id=run_id)
 
 
+@shared_task(name="ml.tasks.retrain_retrieval", acks_late=True)
+def retrain_retrieval(tenant_id: int, run_id: int | None = None) -> int | None:
+    from ml import retrieval_training
+
+    return retrieval_training.retrain_retrieval(tenant_id=tenant_id, run_id=run_id)
+
+
 @shared_task(name="ml.tasks.schedule_retraining")
 def schedule_retraining() -> int:
     from ml import training
