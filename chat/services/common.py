@@ -24,7 +24,7 @@ from chat.models import (
     Sender,
 )
 from chat.presenters import conversation_payload, message_payload
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 
 CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -73,7 +73,7 @@ def _allocate_seq(*, tenant_id: int, conversation_id: int, preview: str | None) 
         )
         row = cursor.fetchone()
     if row is None:
-        raise ServiceError(_("Conversation not found."), code="not_found")
+        raise ServiceError(_("Conversation not found."), code=ErrorCode.NOT_FOUND)
     return int(row[0]), str(row[1]), str(row[2])
 
 
@@ -126,21 +126,21 @@ def _system(conversation: Conversation, event: str, body: str, **fields: Any) ->
 
 def _clean_body(body: Any) -> str:
     if not isinstance(body, str):
-        raise ServiceError(_("A message must be text."), code="invalid")
+        raise ServiceError(_("A message must be text."), code=ErrorCode.INVALID)
     body = body.strip()
     if not body:
-        raise ServiceError(_("The message is empty."), code="empty")
+        raise ServiceError(_("The message is empty."), code=ErrorCode.EMPTY)
     if len(body) > settings.KEFU_MAX_MESSAGE_CHARS:
         raise ServiceError(
             _("The message is too long (at most %(n)d characters).") % {"n": settings.KEFU_MAX_MESSAGE_CHARS},
-            code="too_long",
+            code=ErrorCode.TOO_LONG,
         )
     return body
 
 
 def _clean_client_msg_id(client_msg_id: Any) -> str:
     if not isinstance(client_msg_id, str) or not CLIENT_MSG_ID_RE.match(client_msg_id):
-        raise ServiceError(_("client_msg_id must be 1-64 letters, digits, _ . : or -."), code="bad_client_msg_id")
+        raise ServiceError(_("client_msg_id must be 1-64 letters, digits, _ . : or -."), code=ErrorCode.BAD_CLIENT_MSG_ID)
     return client_msg_id
 
 
@@ -151,7 +151,7 @@ def _contact_conversation(contact: Contact, conversation_id: int) -> Conversatio
         .first()
     )
     if conv is None:
-        raise ServiceError(_("Conversation not found."), code="not_found")
+        raise ServiceError(_("Conversation not found."), code=ErrorCode.NOT_FOUND)
     return conv
 
 
@@ -185,7 +185,7 @@ def _agent_conversation(actor: Membership, conversation_id: int, *, lock: bool =
         qs = qs.select_for_update()
     conv = qs.first()
     if conv is None:
-        raise ServiceError(_("Conversation not found."), code="not_found")
+        raise ServiceError(_("Conversation not found."), code=ErrorCode.NOT_FOUND)
     return conv
 
 

@@ -18,7 +18,7 @@ from chat.models import (
     Sender,
 )
 from chat.services.common import _contact_conversation, _conversation_changed, _report, _set_fields
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 
 
 def submit_csat(*, contact: Contact, conversation_id: int, rating: Any, comment: str = "") -> CsatResponse:
@@ -27,12 +27,12 @@ def submit_csat(*, contact: Contact, conversation_id: int, rating: Any, comment:
     except (TypeError, ValueError):
         rating = 0
     if not 1 <= rating <= 5:
-        raise ServiceError(_("Rate from 1 to 5."), code="invalid")
+        raise ServiceError(_("Rate from 1 to 5."), code=ErrorCode.INVALID)
     with transaction.atomic():
         conv = _contact_conversation(contact, conversation_id)
         conv = Conversation.objects.for_tenant(contact.tenant_id).select_for_update().get(pk=conv.pk)
         if conv.csat_state != CsatState.REQUESTED:
-            raise ServiceError(_("This conversation has no open survey."), code="no_survey")
+            raise ServiceError(_("This conversation has no open survey."), code=ErrorCode.NO_SURVEY)
         try:
             with transaction.atomic():
                 response = CsatResponse.objects.create(
@@ -44,7 +44,7 @@ def submit_csat(*, contact: Contact, conversation_id: int, rating: Any, comment:
                     agent_id=conv.assignee_id,
                 )
         except IntegrityError:
-            raise ServiceError(_("You already rated this conversation."), code="duplicate")
+            raise ServiceError(_("You already rated this conversation."), code=ErrorCode.DUPLICATE)
         _set_fields(conv, csat_state=CsatState.ANSWERED)
         _report(
             conv, EventKind.CSAT_ANSWERED, agent_id=conv.assignee_id, value=float(rating), data={"cycle": conv.cycle}
@@ -67,7 +67,7 @@ def submit_csat(*, contact: Contact, conversation_id: int, rating: Any, comment:
 def message_feedback(*, contact: Contact, message_id: int, value: Any) -> None:
     """Thumbs up/down on a bot message (training data and a reporting event)."""
     if value not in (1, -1):
-        raise ServiceError(_("Feedback is +1 or -1."), code="invalid")
+        raise ServiceError(_("Feedback is +1 or -1."), code=ErrorCode.INVALID)
     msg = (
         Message.objects.for_tenant(contact.tenant_id)
         .filter(pk=message_id, sender=Sender.BOT, conversation__contact_id=contact.pk)
@@ -75,7 +75,7 @@ def message_feedback(*, contact: Contact, message_id: int, value: Any) -> None:
         .first()
     )
     if msg is None:
-        raise ServiceError(_("Message not found."), code="not_found")
+        raise ServiceError(_("Message not found."), code=ErrorCode.NOT_FOUND)
     with transaction.atomic():
         Message.objects.for_tenant(contact.tenant_id).filter(pk=msg.pk).update(feedback=value)
         _report(msg.conversation, EventKind.FEEDBACK, value=float(value), data={"message_id": msg.pk})

@@ -30,7 +30,7 @@ from chat.services.common import (
 )
 from mail import notify as mail_notify
 from ml.api import HandoffReason
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 
 
@@ -95,7 +95,7 @@ def take_over(*, actor: Membership, conversation_id: int) -> Conversation:
     with transaction.atomic():
         conv = _agent_conversation(actor, conversation_id, lock=True)
         if conv.status == ConversationStatus.RESOLVED:
-            raise ServiceError(_("Reopen the conversation first."), code="resolved")
+            raise ServiceError(_("Reopen the conversation first."), code=ErrorCode.RESOLVED)
         if conv.handled_by == HandledBy.HUMAN and conv.assignee_id == _actor_id(actor):
             return conv
         _take_over_locked(actor, conv)

@@ -20,7 +20,7 @@ from chat.models import (
 )
 from chat.services.common import _actor_id, _agent_conversation, _conversation_changed, _report, _set_fields, _system
 from mail import notify as mail_notify
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 
 
@@ -30,7 +30,7 @@ def assign(*, actor: Membership, conversation_id: int, membership_id: int | None
         if membership_id is not None:
             member = Membership.objects.for_tenant(actor.tenant_id).filter(pk=membership_id).first()
             if member is None:
-                raise ServiceError(_("Member not found."), code="invalid")
+                raise ServiceError(_("Member not found."), code=ErrorCode.INVALID)
         if conv.assignee_id == membership_id:
             return conv
         _set_fields(conv, assignee_id=membership_id)
@@ -95,12 +95,12 @@ def confirm_resolution(*, contact: Contact, message_id: int) -> Conversation:
             .first()
         )
         if msg is None:
-            raise ServiceError(_("Message not found."), code="not_found")
+            raise ServiceError(_("Message not found."), code=ErrorCode.NOT_FOUND)
         conv = Conversation.objects.for_tenant(contact.tenant_id).select_for_update().get(pk=msg.conversation_id)
         if conv.status == ConversationStatus.RESOLVED:
             return conv
         if conv.handled_by != HandledBy.BOT:
-            raise ServiceError(_("A person is handling this conversation now."), code="handled_by_human")
+            raise ServiceError(_("A person is handling this conversation now."), code=ErrorCode.HANDLED_BY_HUMAN)
         _report(
             conv, EventKind.RESOLUTION_CONFIRMED, data={"message_id": msg.pk, "cycle": conv.cycle}, at=now
         )
@@ -130,7 +130,7 @@ def reopen(*, actor: Membership, conversation_id: int) -> Conversation:
 
 def snooze(*, actor: Membership, conversation_id: int, until: datetime) -> Conversation:
     if until <= timezone.now():
-        raise ServiceError(_("Pick a time in the future."), code="invalid")
+        raise ServiceError(_("Pick a time in the future."), code=ErrorCode.INVALID)
     return _set_waiting(actor, conversation_id, status=ConversationStatus.SNOOZED, until=until)
 
 
@@ -143,7 +143,7 @@ def _set_waiting(actor: Membership, conversation_id: int, *, status: str, until:
     with transaction.atomic():
         conv = _agent_conversation(actor, conversation_id, lock=True)
         if conv.status == ConversationStatus.RESOLVED:
-            raise ServiceError(_("Reopen the conversation first."), code="resolved")
+            raise ServiceError(_("Reopen the conversation first."), code=ErrorCode.RESOLVED)
         _set_fields(conv, status=status, snoozed_until=until)
         _conversation_changed(conv)
     return conv

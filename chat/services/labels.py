@@ -14,7 +14,7 @@ from chat.models import (
     Label,
 )
 from chat.services.common import _agent_conversation
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 
 
@@ -23,7 +23,7 @@ def set_labels(*, actor: Membership, conversation_id: int, label_ids: list[int])
         conv = _agent_conversation(actor, conversation_id, lock=True)
         labels = list(Label.objects.for_tenant(actor.tenant_id).filter(pk__in=label_ids))
         if len(labels) != len(set(label_ids)):
-            raise ServiceError(_("Unknown label."), code="invalid")
+            raise ServiceError(_("Unknown label."), code=ErrorCode.INVALID)
         ConversationLabel.objects.for_tenant(actor.tenant_id).filter(conversation_id=conv.pk).exclude(
             label_id__in=[label.pk for label in labels]
         ).delete()
@@ -49,37 +49,37 @@ def set_labels(*, actor: Membership, conversation_id: int, label_ids: list[int])
 def create_label(*, actor: Membership, name: str, color: str = "#64748b") -> Label:
     name = (name or "").strip()[:60]
     if not name:
-        raise ServiceError(_("Give the label a name."), code="invalid")
+        raise ServiceError(_("Give the label a name."), code=ErrorCode.INVALID)
     if not re.match(r"^#[0-9a-fA-F]{6}$", color or ""):
-        raise ServiceError(_("Colour must look like #2563eb."), code="invalid")
+        raise ServiceError(_("Colour must look like #2563eb."), code=ErrorCode.INVALID)
     try:
         with transaction.atomic():
             return Label.objects.create(tenant_id=actor.tenant_id, name=name, color=color)
     except IntegrityError:
-        raise ServiceError(_("A label with this name exists."), code="duplicate")
+        raise ServiceError(_("A label with this name exists."), code=ErrorCode.DUPLICATE)
 
 
 def delete_label(*, actor: Membership, label_id: int) -> None:
     deleted, _rows = Label.objects.for_tenant(actor.tenant_id).filter(pk=label_id).delete()
     if not deleted:
-        raise ServiceError(_("Label not found."), code="not_found")
+        raise ServiceError(_("Label not found."), code=ErrorCode.NOT_FOUND)
 
 
 def create_canned_response(*, actor: Membership, shortcut: str, text: str) -> CannedResponse:
     shortcut = (shortcut or "").strip().lstrip("/").lower()
     if not re.match(r"^[a-z0-9_-]{1,40}$", shortcut):
-        raise ServiceError(_("A shortcut is 1-40 letters, digits, - or _."), code="invalid")
+        raise ServiceError(_("A shortcut is 1-40 letters, digits, - or _."), code=ErrorCode.INVALID)
     text = (text or "").strip()
     if not text:
-        raise ServiceError(_("The response text is empty."), code="invalid")
+        raise ServiceError(_("The response text is empty."), code=ErrorCode.INVALID)
     try:
         with transaction.atomic():
             return CannedResponse.objects.create(tenant_id=actor.tenant_id, shortcut=shortcut, text=text[:4000])
     except IntegrityError:
-        raise ServiceError(_("This shortcut is taken."), code="duplicate")
+        raise ServiceError(_("This shortcut is taken."), code=ErrorCode.DUPLICATE)
 
 
 def delete_canned_response(*, actor: Membership, canned_id: int) -> None:
     deleted, _rows = CannedResponse.objects.for_tenant(actor.tenant_id).filter(pk=canned_id).delete()
     if not deleted:
-        raise ServiceError(_("Canned response not found."), code="not_found")
+        raise ServiceError(_("Canned response not found."), code=ErrorCode.NOT_FOUND)

@@ -39,7 +39,7 @@ from chat.services.common import (
 from chat.services.handoff import _take_over_locked
 from mail import notify as mail_notify
 from ml.api import HandoffReason
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 
 
@@ -192,8 +192,8 @@ def _check_visitor_rate(contact: Contact, client_ip: str) -> None:
     if full is None:
         return
     if full.key.startswith("w:"):
-        raise ServiceError(_("This chat is very busy right now. Please try again shortly."), code="rate_limited")
-    raise ServiceError(_("You are sending messages too fast. Please wait a moment."), code="rate_limited")
+        raise ServiceError(_("This chat is very busy right now. Please try again shortly."), code=ErrorCode.RATE_LIMITED)
+    raise ServiceError(_("You are sending messages too fast. Please wait a moment."), code=ErrorCode.RATE_LIMITED)
 
 
 def _lock_visitor(contact: Contact) -> None:
@@ -311,7 +311,7 @@ def agent_send(
             if not note:
                 # Before the take-over: a handoff would set the status back to open.
                 if conv.status == ConversationStatus.RESOLVED:
-                    raise ServiceError(_("Reopen the conversation before replying."), code="resolved")
+                    raise ServiceError(_("Reopen the conversation before replying."), code=ErrorCode.RESOLVED)
                 if conv.handled_by == HandledBy.BOT:
                     _take_over_locked(actor, conv)
                 first_reply = _first_human_reply_check(conv, _actor_id(actor), now)
