@@ -67,6 +67,7 @@ def transcript_requested(*, contact: Contact, conversation: Conversation) -> boo
             language=mail_language(contact.language), tenant_id=conversation.tenant_id,
             context={"tenant_name": _tenant_name(conversation.tenant_id), "transcript": _transcript(conversation)},
             reply_to=reply_address(tenant_id=conversation.tenant_id, conversation_id=conversation.pk),
+            conversation_id=conversation.pk,
         )
     )
     return True

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from chat import events
 from chat.models import Contact, Conversation, CsatResponse, Message
+from mail import privacy as mail_privacy
 from ml import api as ml_api
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
@@ -49,6 +50,7 @@ def forget_contact(*, actor: Membership, contact_id: int) -> dict[str, int]:
             name="", email="", attributes={}, external_user_id=None, verified=False, deleted_at=timezone.now()
         )
         learning_rows = ml_api.forget_conversations(tenant_id=tenant_id, conversation_ids=conversation_ids)
+        mail_privacy.forget_conversations(tenant_id=tenant_id, conversation_ids=conversation_ids)  # mailed transcripts
         # Open widget sockets of this visitor close; their token no longer opens a session.
         events.emit(events.visitor_group(tenant_id, contact.pk), {"type": "session_ended", "reason": "deleted"})
     return {"conversations": len(conversation_ids), "messages": messages, "learning_rows": learning_rows}
@@ -73,6 +75,7 @@ def purge_tenant_data(*, tenant_id: int, before: datetime) -> dict[str, int]:
         last_message_preview=""
     ).update(last_message_preview="")
     learning_rows = ml_api.forget_learning_before(tenant_id=tenant_id, before=before)
+    mail_privacy.forget_mail_before(tenant_id=tenant_id, before=before)  # mails hold addresses and transcripts
     return {"messages": messages, "learning_rows": learning_rows}
 
 

@@ -192,3 +192,17 @@ def test_password_reset_through_djangos_views(smtp, client, team_a):
     assert response.status_code == 302
     team_a.agent.user.refresh_from_db()
     assert team_a.agent.user.check_password("brand-new-pass-42")
+
+
+def test_forgetting_a_visitor_deletes_their_mail(team_a, team_b, settings):
+    settings.KEFU_MAIL_REPLY_DELAY_S = 60
+    contact, conv = _visitor_conversation(team_a, ORIGIN_A, email="gone@visitor.test", language="en", text="hello")
+    services.agent_send(actor=team_a.agent, conversation_id=conv.pk, body="answer")
+    conv.refresh_from_db()
+    notify.transcript_requested(contact=contact, conversation=conv)
+    _b_contact, b_conv = _visitor_conversation(team_b, ORIGIN_B, email="stays@visitor.test", language="en", text="hi")
+    services.agent_send(actor=team_b.agent, conversation_id=b_conv.pk, body="answer")
+    assert OutboundMail.objects.for_tenant(team_a.tenant).count() == 2
+    services.forget_contact(actor=team_a.owner, contact_id=contact.pk)
+    assert OutboundMail.objects.for_tenant(team_a.tenant).count() == 0
+    assert OutboundMail.objects.for_tenant(team_b.tenant).count() == 1
