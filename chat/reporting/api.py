@@ -46,6 +46,9 @@ class DashboardSerializer(serializers.Serializer):
     totals = serializers.DictField(help_text="Counts of conversations and rates (0..1)")
     first_response = _pct
     resolution = _pct
+    percentiles = serializers.DictField(
+        help_text="exact: medians/p90 from the values; else from histogram buckets (precision says how close)"
+    )
     histograms = serializers.DictField()
     handoff_reasons = RankedSerializer(many=True)
     sentiments = serializers.DictField(child=serializers.IntegerField())

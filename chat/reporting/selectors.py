@@ -6,15 +6,15 @@ and metric returns exactly those conversations (both come from the same facts).
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from chat.reporting import histogram
 from chat.reporting.compute import percentile
 from chat.reporting.models import ConversationFact, DailyRollup, RollupState
 from chat.reporting.rollups import ALL_AGENTS, ALL_WIDGETS, tenant_zone
@@ -112,45 +112,69 @@ COUNTS = (
 )
 MAPS = ("handoff_reasons", "sentiments", "intents", "gap_intents", "csat_ratings")
 
-HISTOGRAM_EDGES = [60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600]
+HISTOGRAM_EDGES = histogram.DISPLAY_EDGES
+# Up to this many response + resolution times in the range, percentiles come from the values
+# themselves (exact); above, from the roll-ups' histogram buckets, within one bucket of exact,
+# so a year of history does not decode every value.
+EXACT_LIMIT = 5000
+PERCENTILE_PRECISION = f"within one bucket: 1 s below {histogram.LINEAR_UNTIL} s, else {histogram.RELATIVE_WIDTH:.0%} (+1 s)"
 
 
-def _histogram(values: list[float]) -> list[int]:
-    counts = [0] * (len(HISTOGRAM_EDGES) + 1)
-    for v in values:
-        counts[bisect.bisect_right(HISTOGRAM_EDGES, v)] += 1
-    return counts
+@dataclass
+class _Times:
+    """Response or resolution times of a period: histogram always, values only when exact."""
+
+    hist: dict[int, int] = field(default_factory=dict)
+    values: list[float] = field(default_factory=list)
+
+    def percentiles(self, *, exact: bool) -> dict[str, float | None]:
+        if exact:
+            return _pct(self.values)
+        med, p90 = histogram.percentile(self.hist, 0.5), histogram.percentile(self.hist, 0.9)
+        return {"median": None if med is None else round(med, 1), "p90": None if p90 is None else round(p90, 1)}
 
 
-def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
-    rows = _rollup_rows(DailyRollup.objects.for_tenant(tenant), filters).values(
-        "day", *COUNTS, *MAPS, "frt_values", "resolution_values"
-    )
+def _empty_period() -> dict[str, Any]:
+    return {**{c: 0 for c in COUNTS}, "frt": _Times(), "res": _Times(), "sent": Counter()}
+
+
+def _sum_rows(
+    rows: QuerySet, filters: Filters
+) -> tuple[dict[str, Any], dict[str, Counter], _Times, _Times, dict[dt.date, dict[str, Any]]]:
     tot: dict[str, Any] = {c: 0 for c in COUNTS}
     maps: dict[str, Counter] = {m: Counter() for m in MAPS}
-    frt: list[float] = []
-    res: list[float] = []
-    buckets: dict[dt.date, dict[str, Any]] = {}
-    for r in rows:
-        b = buckets.setdefault(
-            _bucket(r["day"], filters.group),
-            {**{c: 0 for c in COUNTS}, "frt": [], "res": [], "sent": Counter()},
-        )
+    frt, res = _Times(), _Times()
+    periods: dict[dt.date, dict[str, Any]] = {}
+    for r in rows.values("day", *COUNTS, *MAPS, "frt_hist", "resolution_hist"):
+        b = periods.setdefault(_bucket(r["day"], filters.group), _empty_period())
         for c in COUNTS:
             tot[c] += r[c]
             b[c] += r[c]
         for m in MAPS:
             maps[m].update(r[m] or {})
         b["sent"].update(r["sentiments"] or {})
-        frt.extend(r["frt_values"] or [])
-        res.extend(r["resolution_values"] or [])
-        b["frt"].extend(r["frt_values"] or [])
-        b["res"].extend(r["resolution_values"] or [])
+        for times in (frt, b["frt"]):
+            histogram.merge(times.hist, r["frt_hist"])
+        for times in (res, b["res"]):
+            histogram.merge(times.hist, r["resolution_hist"])
+    return tot, maps, frt, res, periods
+
+
+def _add_exact_values(rows: QuerySet, filters: Filters, frt: _Times, res: _Times, periods: dict[dt.date, dict[str, Any]]) -> None:
+    for r in rows.values("day", "frt_values", "resolution_values"):
+        b = periods[_bucket(r["day"], filters.group)]
+        for times in (frt, b["frt"]):
+            times.values.extend(r["frt_values"] or [])
+        for times in (res, b["res"]):
+            times.values.extend(r["resolution_values"] or [])
+
+
+def _series(filters: Filters, periods: dict[dt.date, dict[str, Any]], *, exact: bool) -> list[dict[str, Any]]:
     series = []
     day = _bucket(filters.start, filters.group)
     step = dt.timedelta(days=7 if filters.group == "week" else 1)
     while day <= filters.end:
-        b = buckets.get(day) or {**{c: 0 for c in COUNTS}, "frt": [], "res": [], "sent": Counter()}
+        b = periods.get(day) or _empty_period()
         series.append(
             {
                 "period": day.isoformat(),
@@ -163,12 +187,22 @@ def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
                 "ai_resolution_rate": _rate(b["ai_resolved"], b["bot_involved"]),
                 "handoff_rate": _rate(b["handed_off"], b["bot_involved"]),
                 "csat_score": _rate(b["csat_positive"], b["csat_answered"]),
-                "first_response": _pct(b["frt"]),
-                "resolution": _pct(b["res"]),
+                "first_response": b["frt"].percentiles(exact=exact),
+                "resolution": b["res"].percentiles(exact=exact),
                 "sentiments": {s: b["sent"].get(s, 0) for s in ("positive", "neutral", "negative")},
             }
         )
         day += step
+    return series
+
+
+def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
+    rows = _rollup_rows(DailyRollup.objects.for_tenant(tenant), filters)
+    tot, maps, frt, res, periods = _sum_rows(rows, filters)
+    # Counts are exact either way; only percentiles may come from buckets.
+    exact = histogram.total(frt.hist) + histogram.total(res.hist) <= EXACT_LIMIT
+    if exact:
+        _add_exact_values(rows, filters, frt, res, periods)
     state = RollupState.objects.for_tenant(tenant).first()
     return {
         "filters": {**filters.as_query(), "timezone": str(tenant_zone(tenant))},
@@ -182,15 +216,22 @@ def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
             "csat_response_rate": _rate(tot["csat_answered"], tot["csat_surveyed"]),
             "reopen_rate": _rate(tot["reopened"], tot["resolved"]),
         },
-        "first_response": {**_pct(frt), "cycles": len(frt), "conversations": tot["human_replied"]},
-        "resolution": {**_pct(res), "cycles": len(res), "conversations": tot["resolved"]},
-        "histograms": {"edges": HISTOGRAM_EDGES, "first_response": _histogram(frt), "resolution": _histogram(res)},
+        "first_response": {
+            **frt.percentiles(exact=exact), "cycles": histogram.total(frt.hist), "conversations": tot["human_replied"]
+        },
+        "resolution": {**res.percentiles(exact=exact), "cycles": histogram.total(res.hist), "conversations": tot["resolved"]},
+        "percentiles": {"exact": exact, "exact_up_to": EXACT_LIMIT, "precision": "exact" if exact else PERCENTILE_PRECISION},
+        "histograms": {
+            "edges": HISTOGRAM_EDGES,
+            "first_response": histogram.display_counts(frt.hist),
+            "resolution": histogram.display_counts(res.hist),
+        },
         "handoff_reasons": _ranked(maps["handoff_reasons"], tot["bot_involved"]),
         "sentiments": {s: maps["sentiments"].get(s, 0) for s in ("positive", "neutral", "negative")},
         "top_intents": _ranked(maps["intents"], tot["conversations"])[:10],
         "knowledge_gaps": _ranked(maps["gap_intents"], tot["knowledge_gaps"])[:10],
         "csat_ratings": {str(i): maps["csat_ratings"].get(str(i), 0) for i in range(1, 6)},
-        "series": series,
+        "series": _series(filters, periods, exact=exact),
     }
 
 
