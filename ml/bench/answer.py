@@ -242,6 +242,19 @@ def score(turns: list[dict[str, Any]], answered: Callable[[dict[str, Any]], bool
             "n_covered": len(cov), "n_removed": len(rem)}
 
 
+def threshold_sweep(model: Any, turns: list[dict[str, Any]]) -> list[dict[str, float]]:
+    """What other thresholds would have done on these turns: the model's probability of each
+    recorded turn's features (exactly what the agent computes), answered when >= threshold;
+    turns that never reached the model (no evidence) are abstentions at every threshold."""
+    probs = [model.probability(t["features"]) if t["features"] else -1.0 for t in turns]
+    out = []
+    for thr in (0.2, 0.3, model.threshold, 0.4, 0.5, 0.6, 0.7, 0.8):
+        answered = {id(t) for t, p in zip(turns, probs, strict=True) if p >= thr}
+        row = score(turns, lambda t, a=answered: id(t) in a, lambda t: t["extractive_article"])  # type: ignore[misc]
+        out.append({"threshold": round(float(thr), 4), **row})
+    return out
+
+
 def fit_answerability(dev: list[dict[str, Any]]) -> Any:
     from ml.answering.answerability import fit
 
@@ -299,7 +312,12 @@ def answer_or_abstain(faq: list[dict[str, Any]], a_vec: np.ndarray, *, removed: 
                                                                "right_article", "wrong_answers_of_all_answered"))]]
     print(table(rows, ["FAQ test half, production agent", "abstain | removed", "answered | covered",
                        "right article | answered", "wrong | answered"]), flush=True)
+    sweep = threshold_sweep(model, calibrated)
+    print(table([[r["threshold"], r["abstain_when_removed"], r["answered_covered"], r["right_article"]]
+                 for r in sweep], ["threshold (test, same features)", "abstain | removed", "answered | covered",
+                                   "right article | answered"]), flush=True)
     return ({"removed_articles": len(removed_ids), "baseline_test": baseline_test, "calibrated_test": result,
+             "threshold_sweep_test": sweep,
              "model": model.as_dict(), "turns": {"baseline": base, "calibrated": calibrated}}, full_id, full_keys)
 
 
