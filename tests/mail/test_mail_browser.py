@@ -169,3 +169,32 @@ def test_api_docs_render_with_the_network_off(live_server, chromium):
     expect(page.get_by_text("Every route lives under").first).to_be_visible()
     assert blocked == []
     page.close()
+
+
+def test_outbox_page_lists_sent_mail_in_english_and_chinese(live_server, chromium, team_a, team_b):
+    from django.utils import timezone
+    from playwright.sync_api import expect
+
+    from mail.models import MailKind, MailStatus, OutboundMail
+
+    for team in (team_a, team_b):
+        OutboundMail.objects.create(
+            tenant=team.tenant, kind=MailKind.TRANSCRIPT, key=f"shot-{team.tenant.slug}", recipient=f"v@{team.tenant.slug}.test",
+            subject=f"Your conversation with {team.tenant.name}", body="[10:00] You:\nhello\n", due_at=timezone.now(),
+            status=MailStatus.SENT, sent_at=timezone.now(),
+        )
+    context = chromium.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    _log_in(page, live_server.url, team_a.owner.user.email)
+    page.goto(f"{live_server.url}/t/{team_a.tenant.slug}/outbox/")
+    expect(page.locator("h1")).to_have_text("Outbox")
+    expect(page.locator("#outbox tbody tr")).to_have_count(1)
+    expect(page.locator("#outbox")).to_contain_text("v@alpha.test")
+    assert "bravo" not in page.content()
+    page.screenshot(path=str(SHOTS / "mail-outbox-en.png"), full_page=True)
+    context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": live_server.url}])
+    page.goto(f"{live_server.url}/t/{team_a.tenant.slug}/outbox/")
+    expect(page.locator("h1")).to_have_text("发件箱")
+    expect(page.locator("#outbox thead")).to_contain_text("收件人")
+    page.screenshot(path=str(SHOTS / "mail-outbox-zh-hans.png"), full_page=True)
+    context.close()
