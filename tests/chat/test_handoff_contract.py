@@ -41,6 +41,32 @@ def test_every_reason_has_a_dashboard_label_translated_to_chinese():
         assert chinese != english and any("\u4e00" <= ch <= "\u9fff" for ch in chinese), (reason, chinese)
 
 
+def test_everything_the_agent_can_emit_is_in_the_contract():
+    """Drift guard: the turn kinds, wire actions and handoff reasons the agent code names
+    (literal reasons handed to ml.agent._handoff / finish, ml.actions.SIGN_IN_REASON) are
+    all members of the ml.api enums, so check_bot_result never refuses a real turn."""
+    import ast
+    from pathlib import Path
+
+    from ml import actions
+    from ml.api import BotAction, BotTurnKind
+    from ml.dialogue import state
+
+    assert set(state.KINDS) <= {k.value for k in BotTurnKind}
+    assert set(state.WIRE_ACTION.values()) <= {a.value for a in BotAction}
+    reasons = {actions.SIGN_IN_REASON}
+    tree = ast.parse(Path(__file__).resolve().parents[2].joinpath("ml", "agent.py").read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_handoff" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant):
+                reasons.add(first.value)
+            elif isinstance(first, ast.IfExp):
+                reasons |= {first.body.value, first.orelse.value}  # type: ignore[attr-defined]
+    assert len(reasons) >= 8
+    assert reasons <= {r.value for r in HandoffReason}, reasons - {r.value for r in HandoffReason}
+
+
 def test_agent_reason_arrives_unchanged_in_conversation_and_dashboard(team_a, client, settings, monkeypatch, no_bot):
     monkeypatch.setattr("chat.events.send_now", lambda *a, **k: None)
     settings.KEFU_CHAT_ANALYZER = "ml.api.analyze_and_reply"  # the production analyzer, real agent
