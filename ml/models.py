@@ -193,6 +193,10 @@ class AIPolicy(TenantOwnedModel):
     agent_settings = models.JSONField(default=dict, blank=True)
     retrain_schedule = models.CharField(max_length=10, choices=RetrainSchedule.choices, default=RetrainSchedule.NIGHTLY)
     retrain_min_new = models.PositiveIntegerField(default=20, help_text="New or relabelled examples before a scheduled retrain")
+    # The out-of-scope operating point: the share of in-scope validation messages the
+    # retrained intent model's OOS thresholds may reject (ml.nlu.intent._tune_oos).
+    oos_max_in_scope_reject = models.FloatField(
+        default=0.03, help_text="Share of in-scope messages the out-of-scope guard may reject (0-0.5)")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -204,6 +208,10 @@ class AIPolicy(TenantOwnedModel):
             ),
             models.CheckConstraint(condition=Q(negative_streak__gte=1), name="aipolicy_streak_ge_1"),
             models.CheckConstraint(condition=Q(max_bot_turns__gte=1), name="aipolicy_turns_ge_1"),
+            models.CheckConstraint(
+                condition=Q(oos_max_in_scope_reject__gte=0) & Q(oos_max_in_scope_reject__lte=0.5),
+                name="aipolicy_oos_budget_0_05",
+            ),
         ]
 
 

@@ -77,7 +77,7 @@ class PolicySerializer(serializers.ModelSerializer):
         model = AIPolicy
         fields = ["confidence_threshold", "handoff_on_out_of_scope", "negative_streak", "max_bot_turns", "persona",
                   "guardrails", "supported_languages", "unsupported_language", "use_generator", "retrain_schedule",
-                  "retrain_min_new", "agent_settings", "updated_at"]
+                  "retrain_min_new", "agent_settings", "oos_max_in_scope_reject", "updated_at"]
         read_only_fields = ["updated_at"]
 
 

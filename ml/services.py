@@ -367,7 +367,7 @@ def delete_example(*, actor: Membership, example_id: int) -> None:
 POLICY_FIELDS = (
     "confidence_threshold", "handoff_on_out_of_scope", "negative_streak", "max_bot_turns", "persona",
     "guardrails", "supported_languages", "unsupported_language", "use_generator", "retrain_schedule",
-    "retrain_min_new", "agent_settings",
+    "retrain_min_new", "agent_settings", "oos_max_in_scope_reject",
 )
 
 
@@ -412,6 +412,13 @@ def update_policy(*, actor: Membership, **changes: Any) -> AIPolicy:
                 value = validated_overrides(value)
             except ValueError as exc:
                 raise ServiceError(str(exc)) from None
+        elif key == "oos_max_in_scope_reject":
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise ServiceError(_("The out-of-scope budget must be a number between 0 and 0.5.")) from None
+            if not 0 <= value <= 0.5:
+                raise ServiceError(_("The out-of-scope budget must be a number between 0 and 0.5."))
         elif key == "retrain_min_new":
             try:
                 value = int(value)

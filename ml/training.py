@@ -318,7 +318,7 @@ def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out
         serving_snapshot=latest.snapshot if latest is not None and latest.snapshot else None,
         scheduled=trigger == RunTrigger.SCHEDULED, min_new=policy.retrain_min_new if policy else 20,
         replay_messages=messages or None, replay_policy=_replay_policy(tenant_id),
-        progress=reporter.progress, should_cancel=reporter.should_cancel, **TRAIN_OPTIONS)
+        progress=reporter.progress, should_cancel=reporter.should_cancel, **_train_options(policy))
     if outcome.candidate is None:
         message = (_("Need at least two intents with examples to train a model.")
                    if outcome.skipped == pipeline.TOO_FEW_INTENTS else outcome.reason)
@@ -327,6 +327,18 @@ def _train_and_register(tenant_id: int, run_id: int, reporter: _RunReporter, out
     if reporter.should_cancel():
         raise trainer.Cancelled()
     return _register(tenant_id, run_id, outcome, serving_before=serving)
+
+
+def _train_options(policy: AIPolicy | None) -> dict[str, Any]:
+    """TRAIN_OPTIONS, with the tenant's out-of-scope budget in the params."""
+    import dataclasses
+
+    from ml.learning.trainer import TrainParams
+
+    params = TRAIN_OPTIONS.get("params") or TrainParams()
+    if policy is not None:
+        params = dataclasses.replace(params, max_in_scope_reject=float(policy.oos_max_in_scope_reject))
+    return {**TRAIN_OPTIONS, "params": params}
 
 
 def _register(tenant_id: int, run_id: int, outcome: Any, *, serving_before: ModelVersion | None) -> int:

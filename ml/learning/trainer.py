@@ -47,6 +47,8 @@ class TrainParams:
     finetune_lr: float = 3e-5
     finetune_batch: int = 32
     finetune_max_steps: int | None = None
+    # The tenant's out-of-scope operating point (AIPolicy.oos_max_in_scope_reject).
+    max_in_scope_reject: float = 0.03
 
 
 @dataclass
@@ -267,7 +269,8 @@ def _fit_intent(train: _Split, val: _Split, enc_fn: EncodeFn, p: TrainParams, re
     report("fitting", 0, 1, None)
     model = IntentClassifier.train(
         texts, labels, embeddings=train.embeddings[in_scope], encoder=_FnEncoder(enc_fn), params=p.intent_params,
-        oos_texts=[train.texts[i] for i in oos] or None, oos_embeddings=train.embeddings[oos] if oos else None)
+        oos_texts=[train.texts[i] for i in oos] or None, oos_embeddings=train.embeddings[oos] if oos else None,
+        max_in_scope_reject=p.max_in_scope_reject)
     if cancel():
         raise Cancelled()
     probs, _sims = model.predict_proba(texts, embeddings=train.embeddings[in_scope])

@@ -40,6 +40,9 @@ DEFAULT_GRID: list[dict[str, float]] = [
 KNN_WEIGHTS = (0.0, 0.3, 0.5)
 DEFAULT_PROB_THRESHOLD = 0.0  # untuned models rely on the similarity floor
 DEFAULT_SIM_THRESHOLD = 0.35   # MiniLM cosine to the nearest training example
+# Share of in-scope validation messages the OOS thresholds may reject (tenant policy
+# ml.models.AIPolicy.oos_max_in_scope_reject overrides it).
+DEFAULT_MAX_IN_SCOPE_REJECT = 0.03
 
 
 class TextEncoder(Protocol):
@@ -169,15 +172,21 @@ def _validation_split(texts: list[str], labels: list[str], emb: np.ndarray, vali
 
 
 def _calibrate(model: IntentClassifier, split: _Split, oos_texts: Sequence[str] | None,
-               oos_embeddings: np.ndarray | None, target_in_scope_recall: float) -> tuple[float, float, float]:
-    """Temperature and OOS thresholds (probability, similarity) on the validation split."""
+               oos_embeddings: np.ndarray | None, target_in_scope_recall: float,
+               max_in_scope_reject: float = DEFAULT_MAX_IN_SCOPE_REJECT,
+               curve: list[dict[str, float]] | None = None) -> tuple[float, float, float]:
+    """Temperature and OOS thresholds (probability, similarity) on the validation split;
+    with OOS examples, ``curve`` (when given) receives the operating points (``oos_curve``)."""
     logits, sims = model._scores(split.va_t, split.va_e)
     y_idx = np.array([model.classes.index(y) for y in split.va_y])
     temperature = _fit_temperature(logits, y_idx)
     maxp = _softmax(logits / temperature).max(axis=1)
     if oos_texts:
         ol, osims = model._scores(list(oos_texts), np.asarray(oos_embeddings, np.float32))
-        prob_thr, sim_thr = _tune_oos(maxp, sims, _softmax(ol / temperature).max(axis=1), osims)
+        oos_p = _softmax(ol / temperature).max(axis=1)
+        prob_thr, sim_thr = _tune_oos(maxp, sims, oos_p, osims, max_in_scope_reject)
+        if curve is not None:
+            curve.extend(oos_curve(maxp, sims, oos_p, osims))
         return temperature, prob_thr, sim_thr
     # No OOS examples: reject the least-confident (1 - target) share of in-scope.
     prob_thr = float(np.quantile(maxp, 1.0 - target_in_scope_recall))
@@ -213,7 +222,8 @@ class IntentClassifier:
               | tuple[Sequence[str], Sequence[str], np.ndarray | None] | None = None,
               val_fraction: float = 0.15, oos_texts: Sequence[str] | None = None,
               oos_embeddings: np.ndarray | None = None,
-              target_in_scope_recall: float = 0.95) -> IntentClassifier:
+              target_in_scope_recall: float | None = None,
+              max_in_scope_reject: float = DEFAULT_MAX_IN_SCOPE_REJECT) -> IntentClassifier:
         """Train; tune hyper-parameters, temperature and OOS thresholds on validation.
 
         Validation is ``validation=(texts, labels[, embeddings])`` when given (fit once per
@@ -224,7 +234,8 @@ class IntentClassifier:
         ``embeddings`` may be passed precomputed (aligned with ``texts``) to avoid
         re-encoding; otherwise ``encoder`` (default: the process-wide MiniLM) is used.
         ``oos_texts`` are optional known out-of-scope utterances used only to tune the
-        OOS thresholds on validation.
+        OOS thresholds on validation, rejecting at most ``max_in_scope_reject`` of the
+        in-scope validation messages (without them: that share of the least confident).
         """
         t0 = time.perf_counter()
         texts = [str(t) for t in texts]
@@ -258,8 +269,14 @@ class IntentClassifier:
             if oos_texts and oos_embeddings is None:
                 enc = enc or _default_encoder()
                 oos_embeddings = enc.encode(list(oos_texts))
-            temperature, prob_thr, sim_thr = _calibrate(val_model, split, oos_texts, oos_embeddings,
-                                                        target_in_scope_recall)
+            curve: list[dict[str, float]] = []
+            temperature, prob_thr, sim_thr = _calibrate(
+                val_model, split, oos_texts, oos_embeddings,
+                1.0 - max_in_scope_reject if target_in_scope_recall is None else target_in_scope_recall,
+                max_in_scope_reject, curve)
+            info["oos_budget"] = max_in_scope_reject
+            if curve:
+                info["oos_curve"] = curve
             if oos_texts:
                 info["oos_tuned_on"] = len(oos_texts)
             if not split.refit:
@@ -418,20 +435,44 @@ class IntentClassifier:
 
 
 def _tune_oos(in_p: np.ndarray, in_s: np.ndarray, oos_p: np.ndarray, oos_s: np.ndarray,
-              max_in_scope_reject: float = 0.08) -> tuple[float, float]:
+              max_in_scope_reject: float = DEFAULT_MAX_IN_SCOPE_REJECT) -> tuple[float, float]:
     """Thresholds with the best OOS recall while wrongly rejecting at most
-    ``max_in_scope_reject`` of in-scope validation messages (a rejected in-scope visitor
-    is asked to rephrase, so this share is kept small); ties -> fewer in-scope rejects."""
-    best = (-1.0, 0.0, 0.0, 0.0)
-    for pt in np.unique(np.quantile(np.concatenate([in_p, oos_p]), np.linspace(0, 0.95, 60))):
-        for st in (0.0, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+    ``max_in_scope_reject`` of in-scope validation messages (the tenant's policy: a
+    rejected in-scope visitor is handed off or asked to rephrase); ties -> fewer in-scope
+    rejects. Both grids are quantiles of the in-scope validation scores up to the budget
+    (plus "off"), so the similarity floor is a point of the data, never a fixed grid's edge."""
+    q = np.linspace(0.0, max(0.0, float(max_in_scope_reject)), 13)
+    p_grid = np.unique(np.concatenate([[0.0], np.quantile(in_p, q)]))
+    s_grid = np.unique(np.concatenate([[-1.0], np.quantile(in_s, q)]))
+    best = (-1.0, 0.0, -1.0, 0.0)
+    for pt in p_grid:
+        for st in s_grid:
             rej_in = float(((in_p < pt) | (in_s < st)).mean())
-            if rej_in > max_in_scope_reject:
+            if rej_in > max_in_scope_reject + 1e-12:
                 continue
             rej_oos = float(((oos_p < pt) | (oos_s < st)).mean())
             if (rej_oos, -rej_in) > (best[0], -best[3]):
                 best = (rej_oos, float(pt), float(st), rej_in)
     return best[1], best[2]
+
+
+OOS_CURVE_BUDGETS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15)
+
+
+def oos_curve(in_p: np.ndarray, in_s: np.ndarray, oos_p: np.ndarray, oos_s: np.ndarray,
+              budgets: Sequence[float] = OOS_CURVE_BUDGETS) -> list[dict[str, float]]:
+    """The operating points a tenant can choose: for each in-scope rejection budget, the
+    tuned thresholds and, on the same validation data, in-scope rejection, OOS recall and
+    OOS precision (share of rejected messages that really were out of scope)."""
+    out = []
+    for budget in budgets:
+        pt, st = _tune_oos(in_p, in_s, oos_p, oos_s, budget)
+        rej_in = int(((in_p < pt) | (in_s < st)).sum())
+        rej_oos = int(((oos_p < pt) | (oos_s < st)).sum())
+        out.append({"budget": float(budget), "prob_threshold": pt, "sim_threshold": st,
+                    "in_scope_reject": rej_in / max(1, len(in_p)), "oos_recall": rej_oos / max(1, len(oos_p)),
+                    "oos_precision": rej_oos / max(1, rej_in + rej_oos)})
+    return out
 
 
 def evaluate(model: IntentClassifier, texts: Sequence[str], labels: Sequence[str | None], *,
