@@ -279,7 +279,7 @@
   function unavailable() {
     // Final: the site is not allowed (or the widget is gone); no reconnect loop.
     S.unavailable = true; status.textContent = t("unavailable"); status.classList.add("unavailable");
-    input.disabled = sendBtn.disabled = humanBtn.disabled = true; emailBox.hidden = true;
+    input.disabled = sendBtn.disabled = true; emailBox.hidden = humanBtn.hidden = pastBtn.hidden = true;
   }
   function updateTranscript() { transcriptBtn.hidden = !(S.email && S.conv); }
   transcriptBtn.addEventListener("click", function () {
