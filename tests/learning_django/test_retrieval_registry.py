@@ -129,7 +129,8 @@ def test_killed_training_worker_leaves_serving_retrieval_untouched(team_a, setti
     monkeypatch.setattr(retrieval_training, "TRAIN_OPTIONS", {"params": AdapterParams(epochs=8)})
     questions = _seed(team_a)
     run = retrieval_training.start_retrain_retrieval(tenant_id=team_a.tenant.pk)
-    v1 = ModelVersion.objects.get(pk=retrieval_training.retrain_retrieval(tenant_id=team_a.tenant.pk, run_id=run.pk))
+    v1 = ModelVersion.objects.for_tenant(team_a.tenant).get(
+        pk=retrieval_training.retrain_retrieval(tenant_id=team_a.tenant.pk, run_id=run.pk))
     if v1.status != ModelStatus.SERVING:
         training.serve_version(actor=team_a.owner, version_id=v1.pk)
     serving.drop_state()
@@ -141,7 +142,7 @@ def test_killed_training_worker_leaves_serving_retrieval_untouched(team_a, setti
     with celery_worker(tmp_path, queues="training", **env) as worker:
         run2 = retrieval_training.start_retrain_retrieval(tenant_id=team_a.tenant.pk)
         assert run2 is not None
-        _wait_for(lambda: TrainingRun.objects.filter(pk=run2.pk, status="running").exists(), 120,
+        _wait_for(lambda: TrainingRun.objects.for_tenant(team_a.tenant).filter(pk=run2.pk, status="running").exists(), 120,
                   "the retrain to start on the worker")
         worker.kill()
     time.sleep(1)
