@@ -54,6 +54,7 @@ class AnswerSettings:
     llm_max_new_tokens: int = 80
     answerability_threshold: float | None = None  # None: the model's own (chosen on dev data)
     use_answerability: bool = True
+    answerability_from_knowledge: bool = False  # fit from the tenant's articles (tenant_calibration)
 
     @classmethod
     def from_policy(cls, policy: dict[str, Any]) -> AnswerSettings:
@@ -284,22 +285,53 @@ def turn_features(*, hits: list[Any], leaders: dict[str, str], query: str, inten
             "language_match": float(language_match)}
 
 
-def _answerable(features: dict[str, float], extractive: dict[str, Any], cfg: AnswerSettings
-                ) -> tuple[bool, str, float | None]:
-    """(answer?, why not, probability). The calibrated model when there is one; else the
-    grounding rules and ``min_sentence_sim``."""
+def probe_features(state: TenantState, index: Any, query: str, qvec: np.ndarray, language: str,
+                   cfg: AnswerSettings) -> tuple[dict[str, float], str] | None:
+    """The answerability features of ``query`` against ``index`` and the article the
+    extractive answer would cite, or None when nothing would reach the model (for fitting:
+    ``ml.answering.tenant_calibration``). Nothing is sent or recorded."""
+    from ml.retrieval import bm25_weight_for
+
+    leaders: dict[str, str] = {}
+    hits = index.search(query, qvec, k=cfg.top_k, bm25_weight=bm25_weight_for(language), leaders=leaders)
+    good = [h for h in hits if h.dense >= cfg.min_dense][:cfg.evidence_chunks]
+    if not good:
+        return None
+    evidence = _evidence(good, {})
+    if not evidence.sentences:
+        return None
+    extractive, best_sim = _extractive(evidence, query, qvec, language, cfg)
+    picked = str(extractive["article_ids"][0])
+    features = turn_features(hits=hits, leaders=leaders, query=query, intent_confidence=0.0,
+                             best_sentence_sim=best_sim, extractive=extractive,
+                             language_match=_article_language(state, picked) == language.split("-")[0])
+    return features, picked
+
+
+def _answerable(state: TenantState, features: dict[str, float], cfg: AnswerSettings
+                ) -> tuple[bool, str, float | None, str]:
+    """(answer?, why not, probability). The calibrated model when there is one (the tenant's
+    own when it opted in and has enough articles, else the shipped one); else the grounding
+    rules and ``min_sentence_sim``."""
     from ml.answering.answerability import default_model
 
-    model = default_model() if cfg.use_answerability else None
+    model = None
+    if cfg.use_answerability and cfg.answerability_from_knowledge:
+        from ml.answering.tenant_calibration import model_for
+
+        model = model_for(state)
+    if model is None and cfg.use_answerability:
+        model = default_model()
     if model is None:
         if features["best_sentence_sim"] < cfg.min_sentence_sim:
-            return False, "No knowledge sentence is close enough to the question.", None
-        return True, "", None
+            return False, "No knowledge sentence is close enough to the question.", None, "rules"
+        return True, "", None, "rules"
     p = model.probability(features)
     threshold = model.threshold if cfg.answerability_threshold is None else float(cfg.answerability_threshold)
     if p < threshold:
-        return False, f"The knowledge probably does not answer this (answerability {p:.2f} < {threshold:.2f}).", p
-    return True, "", p
+        return (False, f"The knowledge probably does not answer this (answerability {p:.2f} < {threshold:.2f}).",
+                p, model.source)
+    return True, "", p, model.source
 
 
 def answer_turn(*, state: TenantState, query: str, qvec: np.ndarray, language: str, language_ok: bool,
@@ -329,10 +361,10 @@ def answer_turn(*, state: TenantState, query: str, qvec: np.ndarray, language: s
                              best_sentence_sim=best_sim, extractive=extractive,
                              language_match=_article_language(state, extractive["article_ids"][0]) == language
                              or language == "und")
-    ok, why_not, probability = _answerable(features, extractive, cfg)
+    ok, why_not, probability, model_source = _answerable(state, features, cfg)
     explanation["answerability"] = {"features": {k: round(v, 4) for k, v in features.items()},
                                     "probability": None if probability is None else round(probability, 4),
-                                    "answer": ok}
+                                    "answer": ok, "model": model_source}
     timings["decide_ms"] = (time.perf_counter() - t_start) * 1000
     if not ok:
         return AnswerOutcome(False, why_not, reason="not_answerable", features=features)

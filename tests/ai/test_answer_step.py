@@ -104,3 +104,13 @@ def test_extractive_winner_is_sent_without_running_the_llm(team_a, monkeypatch, 
     result = ask(team_a, "How long do I have to return an item?")
     assert result["action"] == "answer" and "30 days" in result["text"]
     assert calls == []  # the extractive sentence answers the question directly: the LLM cannot win
+
+
+def test_tenant_opted_in_gets_a_model_fitted_from_its_own_knowledge(team_a):
+    """Leave-one-article-out over the demo shop's ten article titles (English and Chinese)."""
+    seed_team(team_a, policy=BILINGUAL)
+    seed_chinese(team_a)
+    get_state(team_a.tenant.pk).policy["answerability_from_knowledge"] = True
+    result = ask(team_a, "How long do I have to return an item?")
+    assert result["action"] == "answer" and "30 days" in result["text"], result["explanation"]
+    assert "leave-one-article-out over 10 article titles" in result["explanation"]["answerability"]["model"]
