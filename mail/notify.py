@@ -95,14 +95,14 @@ def _alert(*, kind: MailKind, key: str, conversation: Conversation, members: lis
 def handed_off(*, conversation: Conversation) -> None:
     """Alert the tenant's members (those who keep alerts on) that a person is needed. An
     agent's own take-over alerts nobody."""
-    from ml.api import HandoffReason
+    from ml.api import HANDOFF_REASON_LABELS, HandoffReason
 
     if conversation.handoff_reason == HandoffReason.AGENT_TAKEOVER:
         return
     members = list(Membership.objects.for_tenant(conversation.tenant_id).select_related("user", "tenant"))
     at = conversation.handed_off_at or timezone.now()
     _alert(kind=MailKind.HANDOFF_ALERT, key=f"{conversation.pk}:{at.timestamp():.6f}", conversation=conversation,
-           members=members, extra={"reason": conversation.handoff_reason or ""})
+           members=members, extra={"reason": HANDOFF_REASON_LABELS.get(conversation.handoff_reason or "", "")})
 
 
 def assigned(*, conversation: Conversation, assignee_id: int, by_id: int | None) -> None:

@@ -129,7 +129,7 @@ def test_handoff_alerts_members_who_keep_alerts_on(smtp, client, team_a, team_b)
     assert recipients == sorted([team_a.owner.user.email, team_a.admin.user.email])
     owner_mail = smtp.to(team_a.owner.user.email)[0]
     assert owner_mail.message["Subject"] == f"[{team_a.tenant.name}] Conversation #{conv.pk} needs a person"
-    assert "visitor_request" in owner_mail.body and "I need a human" in owner_mail.body
+    assert "Visitor asked for a person" in owner_mail.body and "I need a human" in owner_mail.body
     admin_mail = smtp.to(team_a.admin.user.email)[0]
     assert "需要人工" in admin_mail.message["Subject"]
     # Not transactional: an unsubscribe link, which turns this member's alerts off.
