@@ -66,10 +66,10 @@ class DailyRollup(TenantOwnedModel):
     knowledge_gaps = models.IntegerField(default=0)
     frt_values = models.JSONField(default=list, blank=True)
     resolution_values = models.JSONField(default=list, blank=True)
-    # The same times as sparse histograms {bucket index: count} (chat.reporting.histogram):
+    # The same times as sparse histograms [bucket, count, ...] (chat.reporting.histogram):
     # long ranges add these instead of decoding every value.
-    frt_hist = models.JSONField(default=dict, blank=True)
-    resolution_hist = models.JSONField(default=dict, blank=True)
+    frt_hist = models.JSONField(default=list, blank=True)
+    resolution_hist = models.JSONField(default=list, blank=True)
     # {code: conversations}
     handoff_reasons = models.JSONField(default=dict, blank=True)
     sentiments = models.JSONField(default=dict, blank=True)

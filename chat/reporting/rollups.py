@@ -168,7 +168,6 @@ def _sum_days(tenant: Tenant, days: set[dt.date]) -> int:
                         "conversations": 0, "bot_involved": 0, "handed_off": 0, "ai_resolved": 0, "ai_pending": 0,
                         "human_replied": 0, "resolved": 0, "reopened": 0, "csat_surveyed": 0, "csat_answered": 0,
                         "csat_positive": 0, "knowledge_gaps": 0, "frt_values": [], "resolution_values": [],
-                        "frt_hist": {}, "resolution_hist": {},
                         **{c: Counter() for c in counters},
                     }
                 _add(g, f)
@@ -178,8 +177,8 @@ def _sum_days(tenant: Tenant, days: set[dt.date]) -> int:
             g[c] = dict(g[c])
         g["frt_values"] = sorted(round(v, 1) for v in g["frt_values"])
         g["resolution_values"] = sorted(round(v, 1) for v in g["resolution_values"])
-        histogram.add_values(g["frt_hist"], g["frt_values"])
-        histogram.add_values(g["resolution_hist"], g["resolution_values"])
+        g["frt_hist"] = histogram.from_values(g["frt_values"])
+        g["resolution_hist"] = histogram.from_values(g["resolution_values"])
         rows.append(DailyRollup(tenant_id=tenant.pk, day=day, widget_id=widget_id, agent_id=agent_id, **g))
     with transaction.atomic():
         DailyRollup.objects.for_tenant(tenant).filter(day__in=day_list).delete()

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -120,89 +121,111 @@ EXACT_LIMIT = 5000
 PERCENTILE_PRECISION = f"within one bucket: 1 s below {histogram.LINEAR_UNTIL} s, else {histogram.RELATIVE_WIDTH:.0%} (+1 s)"
 
 
+def _periods(filters: Filters) -> list[dt.date]:
+    out = []
+    day = _bucket(filters.start, filters.group)
+    step = dt.timedelta(days=7 if filters.group == "week" else 1)
+    while day <= filters.end:
+        out.append(day)
+        day += step
+    return out
+
+
 @dataclass
-class _Times:
-    """Response or resolution times of a period: histogram always, values only when exact."""
+class _Sums:
+    """Counts per period and in total; response/resolution histograms per period."""
 
-    hist: dict[int, int] = field(default_factory=dict)
-    values: list[float] = field(default_factory=list)
-
-    def percentiles(self, *, exact: bool) -> dict[str, float | None]:
-        if exact:
-            return _pct(self.values)
-        med, p90 = histogram.percentile(self.hist, 0.5), histogram.percentile(self.hist, 0.9)
-        return {"median": None if med is None else round(med, 1), "p90": None if p90 is None else round(p90, 1)}
+    periods: list[dt.date]
+    totals: dict[str, int]
+    by_period: list[dict[str, Any]]
+    maps: dict[str, Counter]
+    frt: np.ndarray  # periods x buckets
+    res: np.ndarray
 
 
-def _empty_period() -> dict[str, Any]:
-    return {**{c: 0 for c in COUNTS}, "frt": _Times(), "res": _Times(), "sent": Counter()}
-
-
-def _sum_rows(
-    rows: QuerySet, filters: Filters
-) -> tuple[dict[str, Any], dict[str, Counter], _Times, _Times, dict[dt.date, dict[str, Any]]]:
-    tot: dict[str, Any] = {c: 0 for c in COUNTS}
+def _sum_rows(rows: QuerySet, filters: Filters) -> _Sums:
+    periods = _periods(filters)
+    index = {d: i for i, d in enumerate(periods)}
+    tot: dict[str, int] = {c: 0 for c in COUNTS}
+    by_period: list[dict[str, Any]] = [{**{c: 0 for c in COUNTS}, "sent": Counter()} for _ in periods]
     maps: dict[str, Counter] = {m: Counter() for m in MAPS}
-    frt, res = _Times(), _Times()
-    periods: dict[dt.date, dict[str, Any]] = {}
+    frt, res = histogram.Accumulator(), histogram.Accumulator()
     for r in rows.values("day", *COUNTS, *MAPS, "frt_hist", "resolution_hist"):
-        b = periods.setdefault(_bucket(r["day"], filters.group), _empty_period())
+        i = index[_bucket(r["day"], filters.group)]
+        b = by_period[i]
         for c in COUNTS:
             tot[c] += r[c]
             b[c] += r[c]
         for m in MAPS:
             maps[m].update(r[m] or {})
         b["sent"].update(r["sentiments"] or {})
-        for times in (frt, b["frt"]):
-            histogram.merge(times.hist, r["frt_hist"])
-        for times in (res, b["res"]):
-            histogram.merge(times.hist, r["resolution_hist"])
-    return tot, maps, frt, res, periods
+        frt.add(i, r["frt_hist"])
+        res.add(i, r["resolution_hist"])
+    return _Sums(periods, tot, by_period, maps, frt.matrix(len(periods)), res.matrix(len(periods)))
 
 
-def _add_exact_values(rows: QuerySet, filters: Filters, frt: _Times, res: _Times, periods: dict[dt.date, dict[str, Any]]) -> None:
+def _exact_times(rows: QuerySet, sums: _Sums, filters: Filters) -> tuple[list[list[float]], list[list[float]]]:
+    index = {d: i for i, d in enumerate(sums.periods)}
+    frt: list[list[float]] = [[] for _ in sums.periods]
+    res: list[list[float]] = [[] for _ in sums.periods]
     for r in rows.values("day", "frt_values", "resolution_values"):
-        b = periods[_bucket(r["day"], filters.group)]
-        for times in (frt, b["frt"]):
-            times.values.extend(r["frt_values"] or [])
-        for times in (res, b["res"]):
-            times.values.extend(r["resolution_values"] or [])
+        i = index[_bucket(r["day"], filters.group)]
+        frt[i].extend(r["frt_values"] or [])
+        res[i].extend(r["resolution_values"] or [])
+    return frt, res
 
 
-def _series(filters: Filters, periods: dict[dt.date, dict[str, Any]], *, exact: bool) -> list[dict[str, Any]]:
-    series = []
-    day = _bucket(filters.start, filters.group)
-    step = dt.timedelta(days=7 if filters.group == "week" else 1)
-    while day <= filters.end:
-        b = periods.get(day) or _empty_period()
-        series.append(
-            {
-                "period": day.isoformat(),
-                "conversations": b["conversations"],
-                "bot_involved": b["bot_involved"],
-                "ai_resolved": b["ai_resolved"],
-                "handed_off": b["handed_off"],
-                "resolved": b["resolved"],
-                "csat_answered": b["csat_answered"],
-                "ai_resolution_rate": _rate(b["ai_resolved"], b["bot_involved"]),
-                "handoff_rate": _rate(b["handed_off"], b["bot_involved"]),
-                "csat_score": _rate(b["csat_positive"], b["csat_answered"]),
-                "first_response": b["frt"].percentiles(exact=exact),
-                "resolution": b["res"].percentiles(exact=exact),
-                "sentiments": {s: b["sent"].get(s, 0) for s in ("positive", "neutral", "negative")},
-            }
+def _bucket_pcts(m: np.ndarray) -> list[dict[str, float | None]]:
+    med, p90 = histogram.percentiles(m, 0.5), histogram.percentiles(m, 0.9)
+    return [
+        {"median": None if a is None else round(a, 1), "p90": None if b is None else round(b, 1)}
+        for a, b in zip(med, p90, strict=True)
+    ]
+
+
+def _times(rows: QuerySet, sums: _Sums, filters: Filters, *, exact: bool) -> tuple[dict, dict, list, list]:
+    """Percentiles of response and resolution times: (frt total, res total, frt per period, res per period)."""
+    if exact:
+        frt, res = _exact_times(rows, sums, filters)
+        return (
+            _pct([v for vs in frt for v in vs]), _pct([v for vs in res for v in vs]),
+            [_pct(vs) for vs in frt], [_pct(vs) for vs in res],
         )
-        day += step
-    return series
+    return (
+        _bucket_pcts(sums.frt.sum(axis=0, keepdims=True))[0], _bucket_pcts(sums.res.sum(axis=0, keepdims=True))[0],
+        _bucket_pcts(sums.frt), _bucket_pcts(sums.res),
+    )
+
+
+def _series(sums: _Sums, frt: list[dict], res: list[dict]) -> list[dict[str, Any]]:
+    return [
+        {
+            "period": day.isoformat(),
+            "conversations": b["conversations"],
+            "bot_involved": b["bot_involved"],
+            "ai_resolved": b["ai_resolved"],
+            "handed_off": b["handed_off"],
+            "resolved": b["resolved"],
+            "csat_answered": b["csat_answered"],
+            "ai_resolution_rate": _rate(b["ai_resolved"], b["bot_involved"]),
+            "handoff_rate": _rate(b["handed_off"], b["bot_involved"]),
+            "csat_score": _rate(b["csat_positive"], b["csat_answered"]),
+            "first_response": frt[i],
+            "resolution": res[i],
+            "sentiments": {s: b["sent"].get(s, 0) for s in ("positive", "neutral", "negative")},
+        }
+        for i, (day, b) in enumerate(zip(sums.periods, sums.by_period, strict=True))
+    ]
 
 
 def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
     rows = _rollup_rows(DailyRollup.objects.for_tenant(tenant), filters)
-    tot, maps, frt, res, periods = _sum_rows(rows, filters)
+    sums = _sum_rows(rows, filters)
+    tot, maps = sums.totals, sums.maps
+    frt_n, res_n = int(sums.frt.sum()), int(sums.res.sum())
     # Counts are exact either way; only percentiles may come from buckets.
-    exact = histogram.total(frt.hist) + histogram.total(res.hist) <= EXACT_LIMIT
-    if exact:
-        _add_exact_values(rows, filters, frt, res, periods)
+    exact = frt_n + res_n <= EXACT_LIMIT
+    frt, res, frt_by_period, res_by_period = _times(rows, sums, filters, exact=exact)
     state = RollupState.objects.for_tenant(tenant).first()
     return {
         "filters": {**filters.as_query(), "timezone": str(tenant_zone(tenant))},
@@ -216,22 +239,20 @@ def dashboard(*, tenant: Tenant, filters: Filters) -> dict[str, Any]:
             "csat_response_rate": _rate(tot["csat_answered"], tot["csat_surveyed"]),
             "reopen_rate": _rate(tot["reopened"], tot["resolved"]),
         },
-        "first_response": {
-            **frt.percentiles(exact=exact), "cycles": histogram.total(frt.hist), "conversations": tot["human_replied"]
-        },
-        "resolution": {**res.percentiles(exact=exact), "cycles": histogram.total(res.hist), "conversations": tot["resolved"]},
+        "first_response": {**frt, "cycles": frt_n, "conversations": tot["human_replied"]},
+        "resolution": {**res, "cycles": res_n, "conversations": tot["resolved"]},
         "percentiles": {"exact": exact, "exact_up_to": EXACT_LIMIT, "precision": "exact" if exact else PERCENTILE_PRECISION},
         "histograms": {
             "edges": HISTOGRAM_EDGES,
-            "first_response": histogram.display_counts(frt.hist),
-            "resolution": histogram.display_counts(res.hist),
+            "first_response": histogram.display_counts(sums.frt.sum(axis=0)),
+            "resolution": histogram.display_counts(sums.res.sum(axis=0)),
         },
         "handoff_reasons": _ranked(maps["handoff_reasons"], tot["bot_involved"]),
         "sentiments": {s: maps["sentiments"].get(s, 0) for s in ("positive", "neutral", "negative")},
         "top_intents": _ranked(maps["intents"], tot["conversations"])[:10],
         "knowledge_gaps": _ranked(maps["gap_intents"], tot["knowledge_gaps"])[:10],
         "csat_ratings": {str(i): maps["csat_ratings"].get(str(i), 0) for i in range(1, 6)},
-        "series": _series(filters, periods, exact=exact),
+        "series": _series(sums, frt_by_period, res_by_period),
     }
 
 

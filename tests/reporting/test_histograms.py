@@ -24,26 +24,28 @@ def test_bucket_percentiles_within_one_bucket_of_exact():
     rng = random.Random(7)
     for n in (1, 2, 9, 250, 5000):
         values = [round(rng.lognormvariate(5.5, 1.6), 1) for _ in range(n)]
-        h: dict[str, int] = {}
-        histogram.add_values(h, values)
-        merged: dict[int, int] = {}
-        histogram.merge(merged, h)
-        assert histogram.total(merged) == n
+        h = histogram.from_values(values)
+        half = histogram.Accumulator()  # the same values split over two rows of one period
+        for part in (values[: n // 2], values[n // 2 :]):
+            half.add(0, histogram.from_values(part))
+        assert int(half.matrix(1).sum()) == n
         for q in (0.5, 0.9):
             exact = percentile(values, q)
             assert exact is not None
-            estimate = histogram.percentile(merged, q)
+            assert histogram.percentiles(half.matrix(1), q)[0] == histogram.percentile(h, q)
+            estimate = histogram.percentile(h, q)
             assert estimate is not None and _within_bucket(estimate, exact), (n, q, estimate, exact)
 
 
 def test_display_counts_exact_at_the_page_edges():
     values = [0, 0.5, 59.9, 60, 61, 299.9, 300, 899, 900, 1800, 3599.9, 3600, 14400, 86399, 86400, 10**7]
-    h: dict[str, int] = {}
-    histogram.add_values(h, values)
-    merged: dict[int, int] = {}
-    histogram.merge(merged, h)
-    assert histogram.display_counts(merged) == [3, 3, 2, 1, 2, 1, 2, 2]
-    assert histogram.percentile({}, 0.5) is None
+    h = histogram.from_values(values)
+    acc = histogram.Accumulator()
+    acc.add(1, h)
+    m = acc.matrix(2)
+    assert histogram.display_counts(m[1]) == [3, 3, 2, 1, 2, 1, 2, 2]
+    assert histogram.display_counts(m[0]) == [0] * 8
+    assert histogram.percentiles(m, 0.5)[0] is None and histogram.percentile([], 0.5) is None
 
 
 @pytest.mark.django_db

@@ -9,11 +9,10 @@ def fill_histograms(apps, schema_editor):
 
     DailyRollup = apps.get_model("reporting", "DailyRollup")
     for row in DailyRollup.objects.only("pk", "frt_values", "resolution_values").iterator(chunk_size=2000):
-        frt: dict[str, int] = {}
-        res: dict[str, int] = {}
-        histogram.add_values(frt, row.frt_values or [])
-        histogram.add_values(res, row.resolution_values or [])
-        DailyRollup.objects.filter(pk=row.pk).update(frt_hist=frt, resolution_hist=res)
+        DailyRollup.objects.filter(pk=row.pk).update(
+            frt_hist=histogram.from_values(row.frt_values or []),
+            resolution_hist=histogram.from_values(row.resolution_values or []),
+        )
 
 
 class Migration(migrations.Migration):
@@ -26,12 +25,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='dailyrollup',
             name='frt_hist',
-            field=models.JSONField(blank=True, default=dict),
+            field=models.JSONField(blank=True, default=list),
         ),
         migrations.AddField(
             model_name='dailyrollup',
             name='resolution_hist',
-            field=models.JSONField(blank=True, default=dict),
+            field=models.JSONField(blank=True, default=list),
         ),
         migrations.RunPython(fill_histograms, migrations.RunPython.noop),
     ]
