@@ -346,7 +346,8 @@ def _register(tenant_id: int, run_id: int, outcome: Any, *, serving_before: Mode
     changed meanwhile (the run is still ours, the serving version is the one gated against)."""
     candidate = outcome.candidate
     extra = {k: candidate.metrics.get(k) for k in ("n_train", "n_validation", "labels", "backend",
-                                                   "finetuned_encoder", "fit_seconds", "training_seconds")}
+                                                   "finetuned_encoder", "fit_seconds", "training_seconds",
+                                                   "oos_budget", "oos_curve")}
     metrics = {**outcome.gate["candidate"], **extra, "dataset_stats": outcome.data_stats,
                "model_eval": {k: v for k, v in candidate.metrics.items() if isinstance(v, int | float)}}
     with transaction.atomic():

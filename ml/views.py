@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from ml import selectors, services, training
+from ml import retrieval_training, selectors, services, training
 from ml.models import ArticleStatus, FeedbackKind, ImportStatus, RetrainSchedule, UnsupportedLanguage
 from ml.public_views import render_markdown
 from tenants.portal import TenantPortalView
@@ -193,12 +193,14 @@ class AIView(TenantPortalView):
 # --- learning loop (issue 6) ---------------------------------------------------------------------
 
 
-def _metric_rows(metrics: dict[str, Any], serving: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _metric_rows(metrics: dict[str, Any], serving: dict[str, Any] | None, kind: str = "intent") -> list[dict[str, Any]]:
+    keys = ((("hit@1", _("Right article first (hit@1)"), "up"), ("hit@5", _("Right article in top 5 (hit@5)"), "up"),
+             ("mrr@10", _("MRR@10"), "up")) if kind == "retrieval" else
+            (("accuracy", _("Accuracy"), "up"), ("macro_f1", _("Macro-F1"), "up"),
+             ("oos_recall", _("Out-of-scope recall"), "up"), ("oos_precision", _("Out-of-scope precision"), "up"),
+             ("ece", _("Calibration error (ECE)"), "down")))
     rows = []
-    for key, label, better in (("accuracy", _("Accuracy"), "up"), ("macro_f1", _("Macro-F1"), "up"),
-                               ("oos_recall", _("Out-of-scope recall"), "up"),
-                               ("oos_precision", _("Out-of-scope precision"), "up"),
-                               ("ece", _("Calibration error (ECE)"), "down")):
+    for key, label, better in keys:
         value = metrics.get(key)
         other = (serving or {}).get(key)
         delta = None if value is None or other is None else float(value) - float(other)
@@ -219,6 +221,10 @@ class LearningView(TenantPortalView):
         run = selectors.latest_training_run(tenant=self.tenant)
         context.update(
             versions=list(selectors.model_versions(tenant=self.tenant)[:50]),
+            retrieval_versions=[{"v": v, "hit1": (v.metrics or {}).get("hit@1"), "hit5": (v.metrics or {}).get("hit@5"),
+                                 "serving_hit1": (v.serving_metrics or {}).get("hit@1")}
+                                for v in selectors.model_versions(tenant=self.tenant, kind="retrieval")[:20]],
+            retrieval_run=selectors.latest_training_run(tenant=self.tenant, kind="retrieval"),
             run=selectors.training_run_dict(run)["run"],
             policy=selectors.policy_get(tenant=self.tenant),
             schedules=RetrainSchedule.choices,
@@ -237,6 +243,12 @@ class LearningView(TenantPortalView):
         elif op == "serve":
             self.run_service(request, lambda: training.serve_version(
                 actor=actor, version_id=_int(request.POST.get("version_id"))), _("That version is serving now."))
+        elif op == "retrain_retrieval":
+            self.run_service(request, lambda: retrieval_training.request_retrain_retrieval(actor=actor),
+                             _("Retrieval retraining started."))
+        elif op == "frozen_retrieval":
+            self.run_service(request, lambda: retrieval_training.use_frozen_retrieval(actor=actor),
+                             _("Search uses the frozen encoder again."))
         elif op == "starting_model":
             self.run_service(request, lambda: training.use_starting_model(actor=actor),
                              _("The starting model (built from your examples) is serving now."))
@@ -268,7 +280,8 @@ class ModelVersionView(TenantPortalView):
         version = selectors.model_version_get(tenant=self.tenant, version_id=_int(self.kwargs["pk"]))
         if version is None:
             raise Http404
-        context.update(version=version, rows=_metric_rows(version.metrics or {}, version.serving_metrics or None),
+        context.update(version=version, rows=_metric_rows(version.metrics or {}, version.serving_metrics or None,
+                                                          version.kind),
                        replay=version.replay or {}, confused=(version.metrics or {}).get("confused_pairs", [])[:8])
         return context
 

@@ -286,6 +286,9 @@ def _fit_intent(train: _Split, val: _Split, enc_fn: EncodeFn, p: TrainParams, re
     preds = [parse_prediction(r) for r in model.predict(val.texts, embeddings=val.embeddings)]
     e2e = compute_metrics(val.labels, preds)
     metrics["end_to_end"] = {k: v for k, v in e2e.items() if k != "confused_pairs"}
+    # The out-of-scope operating points on validation (the registry page shows the curve).
+    metrics["oos_budget"] = model.info.get("oos_budget")
+    metrics["oos_curve"] = model.info.get("oos_curve") or []
     return model, metrics
 
 

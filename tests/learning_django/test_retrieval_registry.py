@@ -153,3 +153,29 @@ def test_killed_training_worker_leaves_serving_retrieval_untouched(team_a, setti
     time.sleep(2)
     assert training.reap_stale_runs(tenant_id=team_a.tenant.pk) == 1
     assert retrieval_training.start_retrain_retrieval(tenant_id=team_a.tenant.pk) is not None, "the lock is free"
+
+
+def test_registry_pages_show_retrieval_versions_and_the_oos_curve(team_a, client):
+    """Plumbing of the pages (rows written here, no training): the learning page lists
+    retrieval versions with hit@1 and the retrain/frozen buttons; an intent version's
+    page shows its out-of-scope operating points."""
+    from django.urls import reverse
+
+    versions = ModelVersion.objects.for_tenant(team_a.tenant)
+    r1 = versions.create(tenant=team_a.tenant, kind="retrieval", version=1, status=ModelStatus.SERVING,
+                         metrics={"hit@1": 0.612, "hit@5": 0.871, "mrr@10": 0.7, "n": 40},
+                         serving_metrics={"hit@1": 0.5, "hit@5": 0.8, "mrr@10": 0.6, "n": 40}, reason="hit@1 up")
+    curve = [{"budget": b, "prob_threshold": 0.1, "sim_threshold": 0.4, "in_scope_reject": b / 2,
+              "oos_recall": 0.5 + b, "oos_precision": 0.9} for b in (0.01, 0.03, 0.08)]
+    i1 = versions.create(tenant=team_a.tenant, kind="intent", version=1, status=ModelStatus.CANDIDATE,
+                         metrics={"accuracy": 0.9, "oos_budget": 0.03, "oos_curve": curve})
+    client.force_login(team_a.owner.user)
+    page = client.get(reverse("ml:learning", args=[team_a.tenant.slug])).content.decode()
+    assert 'id="retrieval"' in page and "0.612" in page and 'value="retrain_retrieval"' in page
+    assert 'value="frozen_retrieval"' in page
+    version_page = client.get(reverse("ml:model-version", args=[team_a.tenant.slug, r1.pk])).content.decode()
+    assert "Retrieval model" in version_page and "0.612" in version_page
+    intent_page = client.get(reverse("ml:model-version", args=[team_a.tenant.slug, i1.pk])).content.decode()
+    assert 'id="oos-curve"' in intent_page and ">0.580<" in intent_page and ">0.015<" in intent_page
+    client.post(reverse("ml:learning", args=[team_a.tenant.slug]), {"op": "frozen_retrieval"})
+    assert not versions.filter(kind="retrieval", status=ModelStatus.SERVING).exists()
