@@ -28,7 +28,7 @@ from chat.serializers import (
     SendSerializer,
     SnoozeSerializer,
 )
-from tenants.api import TenantViewSet
+from tenants.api import ServiceDestroyMixin, TenantViewSet
 from tenants.models import ADMIN_ROLES
 from tenants.pagination import MAX_PAGE_SIZE, bounded_int
 
@@ -44,6 +44,21 @@ FILTER_PARAMS = [
     OpenApiParameter("contact", int),
     OpenApiParameter("q", str),
 ]
+
+
+def conversation_action(
+    name: str, service: Any, body: type[serializers.Serializer] | None = None, /, **fields: str
+) -> Any:
+    """A POST action on one conversation: validate the body with `body` (when there is one),
+    call `service` on the conversation with each keyword argument taken from the named body
+    field, answer the conversation as it is now."""
+
+    def handler(self: ConversationViewSet, request: Request, tenant_slug: str, pk: str) -> Response:
+        values = self.validated(body) if body is not None else {}
+        return self._act(service, **{kwarg: values[field] for kwarg, field in fields.items()})
+
+    handler.__name__ = handler.__qualname__ = name
+    return extend_schema(request=body, responses=ConversationSerializer)(action(detail=True, methods=["post"])(handler))
 
 
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -112,14 +127,13 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             )
             names = selectors.author_names(tenant_id=self.tenant.pk, messages=msgs)
             return Response(MessageSerializer(msgs, many=True, context={"author_names": names}).data)
-        data = SendSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        v = self.validated(SendSerializer)
         posted = self.run_service(
             services.agent_send,
             conversation_id=conv.pk,
-            body=data.validated_data["body"],
-            note=data.validated_data["note"],
-            client_msg_id=data.validated_data.get("client_msg_id") or None,
+            body=v["body"],
+            note=v["note"],
+            client_msg_id=v.get("client_msg_id") or None,
         )
         names = selectors.author_names(tenant_id=self.tenant.pk, messages=[posted.message])
         return Response(
@@ -132,99 +146,44 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
         self.run_service(fn, conversation_id=conv.pk, **kwargs)
         return self._one(conv)  # type: ignore[arg-type]
 
-    @extend_schema(request=None, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def takeover(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        return self._act(services.take_over)
-
-    @extend_schema(request=AssignSerializer, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def assign(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        data = AssignSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._act(services.assign, membership_id=data.validated_data["assignee"])
-
-    @extend_schema(request=None, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def resolve(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        return self._act(services.resolve)
-
-    @extend_schema(request=None, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def reopen(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        return self._act(services.reopen)
-
-    @extend_schema(request=None, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def pending(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        return self._act(services.set_status_pending)
-
-    @extend_schema(request=SnoozeSerializer, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def snooze(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        data = SnoozeSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._act(services.snooze, until=data.validated_data["until"])
-
-    @extend_schema(request=LabelsSerializer, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def labels(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        data = LabelsSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._act(services.set_labels, label_ids=data.validated_data["labels"])
-
-    @extend_schema(request=ReadSerializer, responses=ConversationSerializer)
-    @action(detail=True, methods=["post"])
-    def read(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        data = ReadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        return self._act(services.agent_read, seq=data.validated_data["seq"])
+    takeover = conversation_action("takeover", services.take_over)
+    assign = conversation_action("assign", services.assign, AssignSerializer, membership_id="assignee")
+    resolve = conversation_action("resolve", services.resolve)
+    reopen = conversation_action("reopen", services.reopen)
+    pending = conversation_action("pending", services.set_status_pending)
+    snooze = conversation_action("snooze", services.snooze, SnoozeSerializer, until="until")
+    labels = conversation_action("labels", services.set_labels, LabelsSerializer, label_ids="labels")
+    read = conversation_action("read", services.agent_read, ReadSerializer, seq="seq")
 
 
-class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class LabelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Label
     serializer_class = LabelSerializer
     write_roles = AGENT_ROLES
+    destroy_service = (services.delete_label, "label_id")
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("name")
+    order_by = ("name",)
 
     @extend_schema(request=LabelSerializer, responses={201: LabelSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = LabelSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        label = self.run_service(
-            services.create_label, name=data.validated_data["name"], color=data.validated_data.get("color", "#64748b")
-        )
-        return Response(LabelSerializer(label).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        label = self.get_object()
-        self.run_service(services.delete_label, label_id=label.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        v = self.validated(LabelSerializer)
+        label = self.run_service(services.create_label, name=v["name"], color=v.get("color", "#64748b"))
+        return self.created(LabelSerializer, label)
 
 
-class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class CannedResponseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = CannedResponse
     serializer_class = CannedResponseSerializer
     write_roles = AGENT_ROLES
+    destroy_service = (services.delete_canned_response, "canned_id")
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("shortcut")
+    order_by = ("shortcut",)
 
     @extend_schema(request=CannedResponseSerializer, responses={201: CannedResponseSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = CannedResponseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        canned = self.run_service(
-            services.create_canned_response, shortcut=data.validated_data["shortcut"], text=data.validated_data["text"]
-        )
-        return Response(CannedResponseSerializer(canned).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        canned = self.get_object()
-        self.run_service(services.delete_canned_response, canned_id=canned.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        v = self.validated(CannedResponseSerializer)
+        canned = self.run_service(services.create_canned_response, shortcut=v["shortcut"], text=v["text"])
+        return self.created(CannedResponseSerializer, canned)
 
 
 class ContactViewSet(mixins.RetrieveModelMixin, TenantViewSet):

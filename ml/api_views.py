@@ -37,21 +37,20 @@ from ml.serializers import (
     PolicySerializer,
     TrainingRunSerializer,
 )
-from tenants.api import TenantViewSet
+from tenants.api import ServiceDestroyMixin, TenantViewSet
 
 
-class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = KnowledgeArticle
     serializer_class = ArticleSerializer
+    destroy_service = (services.delete_article, "article_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
         return queryset.filter(deleted_at__isnull=True).order_by("-updated_at")
 
     @extend_schema(request=ArticleSerializer, responses={201: ArticleSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = ArticleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = self.validated(ArticleSerializer)
         article = self.run_service(
             services.create_article,
             title=v["title"],
@@ -60,13 +59,11 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
             status=v.get("status", "draft"),
             language=v.get("language", "en"),
         )
-        return Response(ArticleSerializer(article).data, status=status.HTTP_201_CREATED)
+        return self.created(ArticleSerializer, article)
 
     def _update(self, request: Request, partial: bool) -> Response:
         article: KnowledgeArticle = self.get_object()  # type: ignore[assignment]
-        data = ArticleSerializer(article, data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        v = {**ArticleSerializer(article).data, **data.validated_data}
+        v = {**ArticleSerializer(article).data, **self.validated(ArticleSerializer, article, partial=partial)}
         article = self.run_service(
             services.update_article,
             article_id=article.pk,
@@ -85,11 +82,6 @@ class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantVie
     @extend_schema(request=ArticleSerializer, responses=ArticleSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         return self._update(request, partial=True)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        article = self.get_object()
-        self.run_service(services.delete_article, article_id=article.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class KnowledgeImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
@@ -114,12 +106,13 @@ class KnowledgeImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         job = self.run_service(
             services.start_import, kind=data.validated_data["kind"], files=files, publish=data.validated_data["publish"]
         )
-        return Response(ImportSerializer(job).data, status=status.HTTP_201_CREATED)
+        return self.created(ImportSerializer, job)
 
 
-class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Intent
     serializer_class = IntentSerializer
+    destroy_service = (services.delete_intent, "intent_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
         examples = IntentExample.objects.for_tenant(self.tenant).order_by("pk")
@@ -127,9 +120,7 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
 
     @extend_schema(request=IntentSerializer, responses={201: IntentSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = IntentSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = self.validated(IntentSerializer)
         intent = self.run_service(
             services.create_intent,
             name=v["name"],
@@ -137,14 +128,12 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             escalates=v.get("escalates", False),
             examples=v.get("examples", []),
         )
-        return Response(IntentSerializer(intent).data, status=status.HTTP_201_CREATED)
+        return self.created(IntentSerializer, intent)
 
     @extend_schema(request=IntentSerializer, responses=IntentSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         intent: Intent = self.get_object()  # type: ignore[assignment]
-        data = IntentSerializer(intent, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = self.validated(IntentSerializer, intent, partial=True)
         intent = self.run_service(
             services.update_intent,
             intent_id=intent.pk,
@@ -156,18 +145,12 @@ class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
             services.add_examples(actor=self.actor(), intent_id=intent.pk, texts=v["examples"])
         return Response(IntentSerializer(intent).data)
 
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        intent = self.get_object()
-        self.run_service(services.delete_intent, intent_id=intent.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
     @extend_schema(request=ExamplesSerializer, responses=IntentSerializer)
     @action(detail=True, methods=["post"], url_path="examples")
     def examples(self, request: Request, tenant_slug: str, pk: str) -> Response:
         intent: Intent = self.get_object()  # type: ignore[assignment]
-        data = ExamplesSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        self.run_service(services.add_examples, intent_id=intent.pk, texts=data.validated_data["texts"])
+        v = self.validated(ExamplesSerializer)
+        self.run_service(services.add_examples, intent_id=intent.pk, texts=v["texts"])
         return Response(IntentSerializer(intent).data)
 
 
@@ -186,9 +169,7 @@ class PolicyViewSet(TenantViewSet):
 
     @extend_schema(request=PolicySerializer, responses=PolicySerializer)
     def partial_update(self, request: Request, tenant_slug: str) -> Response:
-        data = PolicySerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        policy = self.run_service(services.update_policy, **data.validated_data)
+        policy = self.run_service(services.update_policy, **self.validated(PolicySerializer, partial=True))
         return Response(PolicySerializer(policy).data)
 
     @extend_schema(request=PolicySerializer, responses=PolicySerializer)
@@ -196,42 +177,32 @@ class PolicyViewSet(TenantViewSet):
         return self.partial_update(request, tenant_slug)
 
 
-class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Action
     serializer_class = ActionSerializer
+    destroy_service = (services.delete_action, "action_id")
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("name")
+    order_by = ("name",)
 
     @extend_schema(request=ActionSerializer, responses={201: ActionSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = ActionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
+        v = self.validated(ActionSerializer)
         obj = self.run_service(services.create_action, **v)
-        return Response(ActionSerializer(obj).data, status=status.HTTP_201_CREATED)
+        return self.created(ActionSerializer, obj)
 
     @extend_schema(request=ActionSerializer, responses=ActionSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         obj: Action = self.get_object()  # type: ignore[assignment]
-        data = ActionSerializer(obj, data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        v = dict(data.validated_data)
+        v = self.validated(ActionSerializer, obj, partial=True)
         obj = self.run_service(services.update_action, action_id=obj.pk, **v)
         return Response(ActionSerializer(obj).data)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        obj = self.get_object()
-        self.run_service(services.delete_action, action_id=obj.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ModelVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
     model = ModelVersion
     serializer_class = ModelVersionSerializer
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("-version")
+    order_by = ("-version",)
 
     @extend_schema(request=None, responses=ModelVersionSerializer)
     @action(detail=True, methods=["post"], url_path="serve")
@@ -248,13 +219,12 @@ class TrainingRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tenan
     model = TrainingRun
     serializer_class = TrainingRunSerializer
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("-created_at")
+    order_by = ("-created_at",)
 
     @extend_schema(request=None, responses={201: TrainingRunSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
         run = self.run_service(training.request_retrain)
-        return Response(TrainingRunSerializer(run).data, status=status.HTTP_201_CREATED)
+        return self.created(TrainingRunSerializer, run)
 
     @extend_schema(request=None, responses=TrainingRunSerializer)
     @action(detail=True, methods=["post"], url_path="cancel")
@@ -274,9 +244,7 @@ class MessageFeedbackViewSet(TenantViewSet):
 
     @extend_schema(request=AgentFeedbackSerializer, responses={201: AgentFeedbackSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = AgentFeedbackSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
+        v = self.validated(AgentFeedbackSerializer)
         self.run_service(
             services.agent_feedback,
             message_id=v["message_id"],

@@ -8,12 +8,14 @@ methods that do this (checked when the class is defined).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, NoReturn
 
 from django.db.models import Model, QuerySet
-from rest_framework import exceptions, viewsets
+from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
 from tenants import selectors
 from tenants.authentication import ApiKeyPrincipal
@@ -62,9 +64,11 @@ _SEALED = ("initial", "get_queryset", "get_object")
 
 
 class TenantViewSet(viewsets.GenericViewSet):
-    """Subclasses set `model` and optionally `write_roles`, and refine with `scope_queryset`."""
+    """Subclasses set `model` and optionally `write_roles` and `order_by`, and refine with
+    `scope_queryset`."""
 
     model: ClassVar[type[Model]]
+    order_by: ClassVar[tuple[str, ...]] = ()
     read_roles: ClassVar[frozenset[str]] = frozenset({"owner", "admin", "agent"})
     write_roles: ClassVar[frozenset[str]] = ADMIN_ROLES
     caller: Caller
@@ -89,7 +93,8 @@ class TenantViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # schema generation
             return self.model.all_tenants.none()  # type: ignore[attr-defined]
-        return self.scope_queryset(self.model.objects.for_tenant(self.tenant))  # type: ignore[attr-defined]
+        queryset = self.model.objects.for_tenant(self.tenant)  # type: ignore[attr-defined]
+        return self.scope_queryset(queryset.order_by(*self.order_by) if self.order_by else queryset)
 
     def get_object(self) -> Model:
         return super().get_object()
@@ -108,6 +113,18 @@ class TenantViewSet(viewsets.GenericViewSet):
         except ServiceError as exc:
             raise_api_error(exc)
 
+    def validated(
+        self, serializer_class: type[serializers.Serializer], /, instance: Model | None = None, *, partial: bool = False
+    ) -> dict[str, Any]:
+        """The request body as `serializer_class` validates it (a 400 with the field errors otherwise)."""
+        serializer = serializer_class(instance, data=self.request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data  # type: ignore[return-value]
+
+    def created(self, serializer_class: type[serializers.Serializer], obj: Any, /) -> Response:
+        """A 201 with the new object as `serializer_class` shows it."""
+        return Response(serializer_class(obj).data, status=status.HTTP_201_CREATED)
+
     def scope_queryset(self, queryset: QuerySet) -> QuerySet:
         """Hook: narrow (never widen) the tenant's queryset."""
         return queryset
@@ -118,3 +135,17 @@ class TenantViewSet(viewsets.GenericViewSet):
             context["tenant"] = self.tenant
             context["caller"] = self.caller
         return context
+
+
+class ServiceDestroyMixin:
+    """DELETE on a TenantViewSet through a service: `destroy_service` names the service and
+    the keyword it takes the object's id by."""
+
+    destroy_service: ClassVar[tuple[Callable[..., Any], str]]
+
+    def destroy(self: Any, request: Request, tenant_slug: str, pk: str) -> Response:
+        """The tenant's object (404 when it is not theirs) removed by the service as `actor()`; a 204."""
+        fn, id_kwarg = self.destroy_service
+        obj = self.get_object()
+        self.run_service(fn, **{id_kwarg: obj.pk})
+        return Response(status=status.HTTP_204_NO_CONTENT)

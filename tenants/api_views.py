@@ -8,13 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tenants import services
-from tenants.api import TenantViewSet
+from tenants.api import ServiceDestroyMixin, TenantViewSet
 from tenants.models import ApiKey, Invitation, Membership, Tenant, Widget
 from tenants.serializers import (
     ApiKeyCreatedSerializer,
@@ -30,9 +30,10 @@ from tenants.serializers import (
 )
 
 
-class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Membership
     serializer_class = MembershipSerializer
+    destroy_service = (services.remove_member, "membership_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
         return queryset.select_related("user").order_by("created_at")
@@ -40,71 +41,53 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
     @extend_schema(request=RoleSerializer, responses=MembershipSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         self.get_object()
-        data = RoleSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = self.run_service(services.change_role, membership_id=int(pk), role=data.validated_data["role"])
+        v = self.validated(RoleSerializer)
+        membership = self.run_service(services.change_role, membership_id=int(pk), role=v["role"])
         return Response(MembershipSerializer(membership).data)
 
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        self.get_object()
-        self.run_service(services.remove_member, membership_id=int(pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class InvitationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Invitation
     serializer_class = InvitationSerializer
     read_roles = services.ADMIN_ROLES
+    destroy_service = (services.revoke_invitation, "invitation_id")
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("-created_at")
+    order_by = ("-created_at",)
 
     @extend_schema(request=InvitationSerializer, responses={201: InvitationCreatedSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = InvitationSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        v = self.validated(InvitationSerializer)
         invitation, token = self.run_service(
-            services.create_invitation, role=data.validated_data["role"], email=data.validated_data.get("email", "")
+            services.create_invitation, role=v["role"], email=v.get("email", "")
         )
         invitation.invite_url = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])  # type: ignore[attr-defined]
-        return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        self.get_object()
-        self.run_service(services.revoke_invitation, invitation_id=int(pk))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.created(InvitationCreatedSerializer, invitation)
 
 
-class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = Widget
     serializer_class = WidgetSerializer
+    destroy_service = (services.delete_widget, "widget_id")
 
-    def scope_queryset(self, queryset: Any) -> Any:
-        return queryset.order_by("created_at")
+    order_by = ("created_at",)
 
     def _fields(self, request: Request, instance: Widget | None = None) -> dict[str, Any]:
-        data = WidgetSerializer(instance, data=request.data, partial=instance is not None)
-        data.is_valid(raise_exception=True)
+        validated = self.validated(WidgetSerializer, instance, partial=instance is not None)
         merged = {} if instance is None else WidgetSerializer(instance).data
-        merged.update(data.validated_data)
+        merged.update(validated)
         return {k: merged[k] for k in ("name", "allowed_origins", "color", "greeting", "locale") if k in merged}
 
     @extend_schema(request=WidgetSerializer, responses={201: WidgetCreatedSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
         widget, secret = self.run_service(services.create_widget, **self._fields(request))
         widget.identity_secret = secret
-        return Response(WidgetCreatedSerializer(widget).data, status=status.HTTP_201_CREATED)
+        return self.created(WidgetCreatedSerializer, widget)
 
     @extend_schema(request=WidgetSerializer, responses=WidgetSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         widget: Widget = self.get_object()  # type: ignore[assignment]
         widget = self.run_service(services.update_widget, widget_id=widget.pk, **self._fields(request, widget))
         return Response(WidgetSerializer(widget).data)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        widget = self.get_object()
-        self.run_service(services.delete_widget, widget_id=widget.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses=SecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
@@ -114,26 +97,21 @@ class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantView
         return Response({"identity_secret": secret})
 
 
-class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, TenantViewSet):
+class ApiKeyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
     model = ApiKey
     serializer_class = ApiKeySerializer
     read_roles = services.ADMIN_ROLES
+    destroy_service = (services.revoke_api_key, "api_key_id")
 
     def scope_queryset(self, queryset: Any) -> Any:
         return queryset.filter(revoked_at__isnull=True).order_by("created_at")
 
     @extend_schema(request=ApiKeySerializer, responses={201: ApiKeyCreatedSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
-        data = ApiKeySerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        key, raw = self.run_service(services.create_api_key, name=data.validated_data["name"])
+        v = self.validated(ApiKeySerializer)
+        key, raw = self.run_service(services.create_api_key, name=v["name"])
         key.key = raw  # type: ignore[attr-defined]
-        return Response(ApiKeyCreatedSerializer(key).data, status=status.HTTP_201_CREATED)
-
-    def destroy(self, request: Request, tenant_slug: str, pk: str) -> Response:
-        key = self.get_object()
-        self.run_service(services.revoke_api_key, api_key_id=key.pk)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return self.created(ApiKeyCreatedSerializer, key)
 
 
 class PrivacySettingsViewSet(TenantViewSet):
@@ -149,7 +127,6 @@ class PrivacySettingsViewSet(TenantViewSet):
 
     @extend_schema(request=PrivacySettingsSerializer, responses=PrivacySettingsSerializer)
     def partial_update(self, request: Request, tenant_slug: str) -> Response:
-        data = PrivacySettingsSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        tenant = self.run_service(services.set_retention, days=data.validated_data["retention_days"])
+        v = self.validated(PrivacySettingsSerializer)
+        tenant = self.run_service(services.set_retention, days=v["retention_days"])
         return Response(PrivacySettingsSerializer(tenant).data)
