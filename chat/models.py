@@ -7,6 +7,8 @@ database constraints; `tenant` comes first in unique constraints and hot indexes
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -360,3 +362,34 @@ class RespondJob(TenantOwnedModel):
             models.Index(fields=["tenant", "sent_at"], name="respondjob_tenant_sent"),
             models.Index(fields=["created_at"], name="respondjob_created"),
         ]
+
+
+def new_attachment_key() -> str:
+    """An attachment's public id: 32 random bytes, so URLs cannot be guessed or enumerated."""
+    return secrets.token_urlsafe(32)
+
+
+class Attachment(TenantOwnedModel):
+    """A file (image or PDF) sent in a conversation by its visitor or an agent, stored
+    through Django's default storage. Served only to that conversation's visitor and the
+    tenant's members (chat.attachment_views); `key` is the only id that leaves the server."""
+
+    key = models.CharField(max_length=64, unique=True, default=new_attachment_key, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="+")
+    # The message that shows it; rows go with their message (privacy deletion, retention).
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    sender = models.CharField(max_length=8, choices=Sender.choices)
+    author = models.ForeignKey("tenants.Membership", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.IntegerField()
+    file = models.FileField(max_length=200)
+    thumbnail = models.FileField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(size__gte=1), name="attachment_size_positive")]
+        indexes = [models.Index(fields=["tenant", "conversation"], name="attachment_tenant_conv")]
+
+    def __str__(self) -> str:
+        return f"#{self.conversation_id} {self.name}"

@@ -97,4 +97,7 @@ class ConversationFilterSerializer(serializers.Serializer):
     handled_by = serializers.ChoiceField(choices=["bot", "human"], required=False)
     label = serializers.IntegerField(required=False)  # type: ignore[assignment]
     contact = serializers.IntegerField(required=False)
+    agent = serializers.IntegerField(required=False)  # the assignee's membership id
+    since = serializers.DateField(required=False)  # created on or after
+    until = serializers.DateField(required=False)  # created on or before
     q = serializers.CharField(required=False, allow_blank=True, max_length=200)

@@ -294,6 +294,10 @@ KEFU_MEMBER_RECHECK_S = env_int("KEFU_MEMBER_RECHECK_S", 5)
 KEFU_VISITOR_TOKEN_MAX_AGE_S = env_int("KEFU_VISITOR_TOKEN_MAX_AGE_S", 60 * 60 * 24 * 365)
 # A widget refusing a site's origin notes it for the portal at most this often (tenants.origins).
 KEFU_REFUSED_ORIGIN_THROTTLE_S = env_int("KEFU_REFUSED_ORIGIN_THROTTLE_S", 10)
+# Attachments (chat.attachments): images and PDFs up to this size, stored through Django's
+# default storage (STORAGES["default"]: the filesystem under MEDIA_ROOT, or S3 by settings).
+KEFU_ATTACHMENT_MAX_BYTES = env_int("KEFU_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+MEDIA_ROOT = Path(os.environ.get("KEFU_MEDIA_ROOT", "") or BASE_DIR / "var" / "media")
 
 # --- auth, i18n, static -----------------------------------------------------------------
 # Django's cache: Redis with REDIS_URL (shared by every process: log-in throttling), else

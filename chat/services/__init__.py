@@ -9,6 +9,7 @@
 - feedback: CSAT and thumbs on bot messages
 - presence: read receipts, typing, agent presence
 - privacy: visitor data deletion, retention purge (export is a read: chat.selectors)
+- attachments: images and PDFs sent by visitors and agents (stored files + a message)
 - bot: persisting the bot's result (chat.tasks.respond)
 - common: the shared plumbing (seq allocation, fan-out, reporting events, lookups)
 
@@ -20,6 +21,7 @@ insert rolls the allocation back with it. Events go to the channel layer and rep
 events are written only after commit.
 """
 
+from chat.services.attachments import agent_upload, visitor_upload
 from chat.services.bot import post_bot_result
 from chat.services.common import CLIENT_MSG_ID_RE, Posted
 from chat.services.feedback import message_feedback, submit_csat
@@ -51,6 +53,8 @@ from chat.services.visitors import (
 from tenants.errors import ServiceError
 
 __all__ = [
+    "agent_upload",
+    "visitor_upload",
     "forget_contact",
     "purge_expired_data",
     "purge_tenant_data",

@@ -9,7 +9,8 @@
 - `purge_expired_data`: for every tenant with `retention_days`, the same data older than
   that is deleted (a daily beat task, chat.tasks.purge_expired_data); the setting is
   tenants.services.set_retention.
-Attachments: none are stored yet; when they are, their rows and files go here too.
+Attachments (chat.services.attachments) go too: their rows, and their stored files once the
+deletion commits.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from chat import events
-from chat.models import Contact, Conversation, CsatResponse, Message
+from chat.models import Attachment, Contact, Conversation, CsatResponse, Message
+from chat.services.attachments import delete_attachment_files
 from mail import privacy as mail_privacy
 from ml import api as ml_api
 from tenants.errors import ServiceError
@@ -43,6 +45,7 @@ def forget_contact(*, actor: Membership, contact_id: int) -> dict[str, int]:
         conversation_ids = list(
             Conversation.objects.for_tenant(tenant_id).filter(contact_id=contact.pk).values_list("pk", flat=True)
         )
+        _delete_attachments(Attachment.objects.for_tenant(tenant_id).filter(conversation_id__in=conversation_ids))
         messages = _deleted_messages(Message.objects.for_tenant(tenant_id).filter(conversation_id__in=conversation_ids))
         CsatResponse.objects.for_tenant(tenant_id).filter(conversation_id__in=conversation_ids).update(comment="")
         Conversation.objects.for_tenant(tenant_id).filter(pk__in=conversation_ids).update(last_message_preview="")
@@ -67,8 +70,16 @@ def _deleted_messages(queryset: QuerySet) -> int:
         deleted += queryset.filter(pk__in=ids).delete()[1].get(Message._meta.label, 0)
 
 
+def _delete_attachments(queryset: QuerySet) -> int:
+    """Attachment rows now, their files once the caller's transaction commits."""
+    delete_attachment_files(attachments=queryset)
+    return queryset.delete()[0]
+
+
 def purge_tenant_data(*, tenant_id: int, before: datetime) -> dict[str, int]:
     """Delete one tenant's visitor data created before `before`."""
+    with transaction.atomic():
+        _delete_attachments(Attachment.objects.for_tenant(tenant_id).filter(created_at__lt=before))
     messages = _deleted_messages(Message.objects.for_tenant(tenant_id).filter(created_at__lt=before))
     CsatResponse.objects.for_tenant(tenant_id).filter(created_at__lt=before).exclude(comment="").update(comment="")
     Conversation.objects.for_tenant(tenant_id).filter(last_message_at__lt=before).exclude(
