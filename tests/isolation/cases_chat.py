@@ -54,6 +54,7 @@ CASES = {
     "conversation-snooze": Case(setup=_conversation, methods=POST_ONLY, body={"until": "2099-01-01T00:00:00Z"}),
     "conversation-labels": Case(setup=_conversation, methods=POST_ONLY, body={"labels": []}),
     "conversation-read": Case(setup=_conversation, methods=POST_ONLY, body={"seq": 1}),
+    "conversation-attachments": Case(setup=_conversation, methods=POST_ONLY),
     "label-list": Case(setup=no_kwargs(_list_markers(_label)), body={"name": "x"}),
     "label-detail": Case(setup=_label),
     "canned-response-list": Case(setup=no_kwargs(_list_markers(_canned)), body={"shortcut": "x", "text": "y"}),
