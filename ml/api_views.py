@@ -37,29 +37,19 @@ from ml.serializers import (
     PolicySerializer,
     TrainingRunSerializer,
 )
-from tenants.api import ServiceDestroyMixin, TenantViewSet
+from tenants.api import ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet
 
 
-class ArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
+class ArticleViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet
+):
     model = KnowledgeArticle
     serializer_class = ArticleSerializer
     destroy_service = (services.delete_article, "article_id")
+    create_service = staticmethod(services.create_article)
 
     def scope_queryset(self, queryset: Any) -> Any:
         return queryset.filter(deleted_at__isnull=True).order_by("-updated_at")
-
-    @extend_schema(request=ArticleSerializer, responses={201: ArticleSerializer})
-    def create(self, request: Request, tenant_slug: str) -> Response:
-        v = self.validated(ArticleSerializer)
-        article = self.run_service(
-            services.create_article,
-            title=v["title"],
-            body=v["body"],
-            tags=v.get("tags", []),
-            status=v.get("status", "draft"),
-            language=v.get("language", "en"),
-        )
-        return self.created(ArticleSerializer, article)
 
     def _update(self, request: Request, partial: bool) -> Response:
         article: KnowledgeArticle = self.get_object()  # type: ignore[assignment]
@@ -109,26 +99,17 @@ class KnowledgeImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, T
         return self.created(ImportSerializer, job)
 
 
-class IntentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
+class IntentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet
+):
     model = Intent
     serializer_class = IntentSerializer
     destroy_service = (services.delete_intent, "intent_id")
+    create_service = staticmethod(services.create_intent)
 
     def scope_queryset(self, queryset: Any) -> Any:
         examples = IntentExample.objects.for_tenant(self.tenant).order_by("pk")
         return queryset.prefetch_related(Prefetch("examples", queryset=examples)).order_by("name")
-
-    @extend_schema(request=IntentSerializer, responses={201: IntentSerializer})
-    def create(self, request: Request, tenant_slug: str) -> Response:
-        v = self.validated(IntentSerializer)
-        intent = self.run_service(
-            services.create_intent,
-            name=v["name"],
-            description=v.get("description", ""),
-            escalates=v.get("escalates", False),
-            examples=v.get("examples", []),
-        )
-        return self.created(IntentSerializer, intent)
 
     @extend_schema(request=IntentSerializer, responses=IntentSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
@@ -177,18 +158,15 @@ class PolicyViewSet(TenantViewSet):
         return self.partial_update(request, tenant_slug)
 
 
-class ActionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
+class ActionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet
+):
     model = Action
     serializer_class = ActionSerializer
     destroy_service = (services.delete_action, "action_id")
+    create_service = staticmethod(services.create_action)
 
     order_by = ("name",)
-
-    @extend_schema(request=ActionSerializer, responses={201: ActionSerializer})
-    def create(self, request: Request, tenant_slug: str) -> Response:
-        v = self.validated(ActionSerializer)
-        obj = self.run_service(services.create_action, **v)
-        return self.created(ActionSerializer, obj)
 
     @extend_schema(request=ActionSerializer, responses=ActionSerializer)
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:

@@ -149,3 +149,14 @@ class ServiceDestroyMixin:
         obj = self.get_object()
         self.run_service(fn, **{id_kwarg: obj.pk})
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ServiceCreateMixin:
+    """POST on a TenantViewSet through a service: the body as `serializer_class` validates it
+    goes to `create_service` as its keyword arguments; a 201 with the new object."""
+
+    create_service: ClassVar[Callable[..., Any]]
+
+    def create(self: Any, request: Request, tenant_slug: str) -> Response:
+        obj = self.run_service(self.create_service, **self.validated(self.serializer_class))
+        return self.created(self.serializer_class, obj)
