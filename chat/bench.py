@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+
+from tenants.scratch_db import recreate_scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGIN = "https://bench.example"
@@ -69,24 +70,9 @@ asyncio.run(main())
 """
 
 
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kefu")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=(parts.path.rstrip("/") or "/kefu") + "_bench"))
-
-
 def prepare(n_contacts: int) -> tuple[str, list[str]]:
     """Fresh bench database, one widget, n contacts with human-handled conversations."""
-    import psycopg
-
-    url = bench_database_url()
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    url = recreate_scratch_database(suffix="_bench")
     import django
 
     django.setup()

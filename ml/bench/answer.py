@@ -36,12 +36,12 @@ import os
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from ml import datasets
 from ml.bench.common import embed_cached, table, write_results
+from tenants.scratch_db import recreate_scratch_database
 
 ZH_WEIGHTS = (0.0, 0.2, 0.5, 1.0, 2.0, 4.0, 10.0, 20.0, 1e6)
 EN_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 1.0, 1e6)
@@ -58,24 +58,9 @@ def _pct(xs: list[float], q: float) -> float:
 # --------------------------------------------------------------------------- database
 
 
-def bench_database_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/kefu")
-    parts = urlsplit(base)
-    return urlunsplit(parts._replace(path=(parts.path.rstrip("/") or "/kefu") + "_answer_bench"))
-
-
 def prepare_database() -> None:
     """A fresh scratch database, migrated; Django set up on it."""
-    import psycopg
-
-    url = bench_database_url()
-    name = urlsplit(url).path.lstrip("/")
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    recreate_scratch_database(suffix="_answer_bench")
     # A scratch database on loopback: the deployment checks need these, nothing serves here.
     os.environ.setdefault("KEFU_SECRET_KEY", "answer-bench-" + os.urandom(16).hex())
     os.environ.setdefault("KEFU_ALLOWED_HOSTS", "127.0.0.1")
