@@ -5,6 +5,11 @@ percentiles from every stored value (the baseline: no histogram buckets). Prints
 writes bench-results/dashboard.json (top-level `summary`).
 
     python -m chat.reporting.bench [--conversations 100000] [--noise 10000] [--runs 30] [--reuse]
+                                   [--search-messages 100000] [--only-search]
+
+Also one line per query of the inbox search API (`?q=`, issue 13 #4) over a tenant with at
+least --search-messages generated messages, beside the same request with its trigram
+indexes unused (--only-search: just that, into bench-results/inbox_search.json).
 """
 
 from __future__ import annotations
@@ -31,7 +36,11 @@ from django.test import Client  # noqa: E402
 from chat.reporting import generator, rollups, selectors  # noqa: E402
 from tenants.models import Membership, Tenant, Widget  # noqa: E402
 
-SLUGS = ("bench-dashboard-a", "bench-dashboard-b")
+SLUGS = ("bench-dashboard-a", "bench-dashboard-b", "bench-inbox-search")
+# Inbox search (issue 13 #4): rare (an order number), common words, and a phrase in most
+# conversations; target p95 <= 100 ms over >= 100,000 messages.
+SEARCH_QUERIES = ("54321", "refund", "dishwasher", "still not working")
+SEARCH_TARGET_MS = 100
 PURGE = [
     "reporting_conversationfact", "reporting_dailyrollup", "reporting_rollupstate", "chat_reportingevent",
     "chat_message", "chat_csatresponse", "chat_conversationlabel", "chat_conversation", "chat_contact",
@@ -95,6 +104,60 @@ def _latency(client: Client, url: str, runs: int) -> tuple[float, float, dict[st
     return statistics.median(samples), p95, resp.json()
 
 
+def _search_tenant(messages: int) -> tuple[Tenant, Any]:
+    """A tenant whose generated conversations hold at least `messages` messages."""
+    from chat.models import Message
+
+    tenant = Tenant.objects.filter(slug=SLUGS[2]).first()
+    if tenant is None or Message.objects.for_tenant(tenant).count() < messages:
+        if tenant is not None:
+            purge_one(tenant.pk)
+        tenant, widgets, agents, _user = make_tenant(SLUGS[2], "Asia/Shanghai")
+        seed = 10
+        while Message.objects.for_tenant(tenant).count() < messages:
+            generator.generate(tenant=tenant, widget_ids=widgets, agent_ids=agents, conversations=10_000, days=365,
+                               seed=seed, with_messages=True)
+            seed += 1
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE chat_message; ANALYZE chat_contact; ANALYZE chat_conversation")
+    return tenant, Membership.objects.for_tenant(tenant).filter(role="owner").first().user  # type: ignore[union-attr]
+
+
+def purge_one(tenant_id: int) -> None:
+    with transaction.atomic(), connection.cursor() as cur:
+        for table in PURGE:
+            cur.execute(f"DELETE FROM {table} WHERE tenant_id = %s", [tenant_id])  # noqa: S608 (fixed names)
+    Tenant.objects.filter(pk=tenant_id).delete()
+
+
+def search_rows(messages: int, runs: int) -> tuple[dict[str, Any], list[tuple[str, int, float, float, float]]]:
+    """p50/p95 of the inbox API's search (`?q=`) over the generated messages, beside the
+    same request with the trigram indexes unused (baseline: SET enable_bitmapscan = off,
+    the only way a GIN index is read)."""
+    from chat.models import Message
+
+    tenant, user = _search_tenant(messages)
+    stored = Message.objects.for_tenant(tenant).count()
+    client = Client()
+    client.force_login(user)
+    results: dict[str, Any] = {}
+    rows = []
+    for q in SEARCH_QUERIES:
+        url = f"/api/t/{tenant.slug}/conversations/?q={q.replace(' ', '+')}"
+        p50, p95, data = _latency(client, url, runs)
+        with connection.cursor() as cur:
+            cur.execute("SET enable_bitmapscan = off")
+            try:
+                _b50, b95, base = _latency(client, url, max(3, runs // 5))
+            finally:
+                cur.execute("RESET enable_bitmapscan")
+        assert data["count"] == base["count"], (q, data["count"], base["count"])
+        results[q] = {"matches": data["count"], "p50_ms": round(p50, 1), "p95_ms": round(p95, 1),
+                      "baseline_no_index_p95_ms": round(b95, 1), "runs": runs}
+        rows.append((f"search '{q}'", data["count"], p50, p95, b95))
+    return {"messages": stored, "queries": results}, rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conversations", type=int, default=100_000)
@@ -103,8 +166,29 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--out", default="bench-results/dashboard.json")
     ap.add_argument("--reuse", action="store_true", help="keep an earlier run's generated history")
+    ap.add_argument("--search-messages", type=int, default=100_000, help="inbox search over at least this many")
+    ap.add_argument("--only-search", action="store_true", help="skip the dashboard part")
     args = ap.parse_args()
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    print(f"inbox search over >= {args.search_messages} messages ...", flush=True)
+    search, search_table = search_rows(args.search_messages, args.runs)
+    print(f"{'inbox search API':<30}{'matches':>9}{'p50 ms':>10}{'p95 ms':>10}{'no-index p95':>14}")
+    for name, count, p50, p95, b95 in search_table:
+        print(f"{name:<30}{count:>9}{p50:>10.1f}{p95:>10.1f}{b95:>14.1f}")
+    search_summary = {
+        "search_messages": search["messages"],
+        "search_worst_p95_ms": round(max(r[3] for r in search_table), 1),
+        "search_target_p95_ms": SEARCH_TARGET_MS,
+        "search_under_target": all(r[3] <= SEARCH_TARGET_MS for r in search_table),
+        "search_baseline_no_index_worst_p95_ms": round(max(r[4] for r in search_table), 1),
+    }
+    if args.only_search:
+        out_path = Path(args.out).with_name("inbox_search.json")
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        out_path.write_text(json.dumps({"summary": search_summary, "inbox_search": search,
+                                        "load_average_1m": round(os.getloadavg()[0], 2)}, indent=2))
+        print(f"\nwrote {out_path}")
+        return
     reused = _existing(SLUGS[0], args.conversations) if args.reuse else None
     if reused is not None:
         a = reused
@@ -170,7 +254,9 @@ def main() -> None:
             "max_percentile_relative_error": max(r[5] for r in rows),
             "percentile_precision": selectors.PERCENTILE_PRECISION,
             "load_average_1m": round(os.getloadavg()[0], 2),
+            **search_summary,
         },
+        "inbox_search": search,
         "tenant_conversations": args.conversations,
         "tenant_events": events,
         "noise_conversations": args.noise,

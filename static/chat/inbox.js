@@ -27,7 +27,8 @@
 
   // --- list -------------------------------------------------------------------------
   function loadList() {
-    var q = "conversations/?view=" + state.view + (state.status ? "&status=" + state.status : "");
+    var q = "conversations/?view=" + state.view + (state.status ? "&status=" + state.status : "")
+      + (state.q ? "&q=" + encodeURIComponent(state.q) : "");
     return api(q).then(function (page) {
       var list = $("conv-list"); list.textContent = "";
       page.results.forEach(function (c) { state.convs[c.id] = c; list.appendChild(listItem(c)); });
@@ -49,6 +50,7 @@
     var matches = (!state.status || c.status === state.status) &&
       (state.view === "all" || (state.view === "unassigned" && !c.assignee) || (state.view === "mine" && c.assignee === cfg.membership_id));
     if (!matches) { if (old) old.remove(); return; }
+    if (state.q && !old) return;  // a search result list takes no newcomers (the server decides matches)
     var li = listItem(c);
     if (old) old.replaceWith(li); else $("conv-list").prepend(li);
     $("conv-empty").hidden = true;
@@ -74,7 +76,8 @@
     if (m.seq > state.lastSeq + 1 && state.lastSeq > 0 && !state.fetching) { state.fetching = true; fetchAfter(state.lastSeq).then(function () { state.fetching = false; }); }
     state.msgs[m.seq] = m;
     var li = el("li", m.sender); li.dataset.seq = m.seq;
-    li.appendChild(el("span", "body", m.body));
+    var att = /^\[attachment:([A-Za-z0-9_-]+)\] (.*)$/.exec(m.body || "");
+    li.appendChild(att ? attachmentLink(att[1], att[2]) : el("span", "body", m.body));
     var meta = m.sender === "agent" || m.sender === "note" ? (m.author_name || T.human) : m.sender === "bot" ? T.bot : m.sender === "visitor" ? T.visitor : "";
     if (m.sender === "note") meta = T.note + " · " + meta;
     if (meta) li.appendChild(el("span", "meta", meta + " · " + new Date(m.created_at).toLocaleTimeString()));
@@ -84,6 +87,25 @@
     list.insertBefore(li, after);
     state.lastSeq = Math.max(state.lastSeq, m.seq);
     list.scrollTop = list.scrollHeight;
+  }
+  // Attachments (issue 13): "[attachment:<key>] <name>" messages show a thumbnail or a link;
+  // the file is served to members of this tenant only (session).
+  function attachmentLink(key, name) {
+    var url = "/attachments/" + encodeURIComponent(key) + "/";
+    var a = el("a", "body file"); a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+    if (/\.(png|jpe?g|gif|webp)$/i.test(name)) { var img = el("img"); img.src = url + "thumbnail/"; img.alt = name; a.appendChild(img); }
+    else a.textContent = "📄 " + name;
+    return a;
+  }
+  function sendAttachment(file) {
+    var fd = new FormData(); fd.append("file", file);
+    $("composer-error").hidden = true;
+    return fetch(cfg.api + "conversations/" + state.current + "/attachments/", {
+      method: "POST", body: fd, credentials: "same-origin", headers: { "Accept": "application/json", "X-CSRFToken": csrf() },
+    }).then(function (r) { return r.json().then(function (j) {
+      if (!r.ok) throw new Error((j && (j.detail || (j.error && j.error.message) || JSON.stringify(j))) || r.statusText);
+      addMessage(j.message);
+    }); }).catch(function (e) { $("composer-error").textContent = e.message; $("composer-error").hidden = false; });
   }
   // "Why the bot said it": intent, sentiment, the decision, sources and candidates with
   // their scores, built from the stored explanation (text only, never HTML).
@@ -193,6 +215,15 @@
     });
   });
   $("status-filter").addEventListener("change", function () { state.status = this.value; loadList(); });
+  var searchTimer = null;
+  $("conv-search").addEventListener("input", function () {
+    var value = this.value.trim(); clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { state.q = value; loadList(); }, 250);
+  });
+  $("btn-attach").addEventListener("click", function () { if (state.current) $("attach-file").click(); });
+  $("attach-file").addEventListener("change", function () {
+    var file = this.files && this.files[0]; this.value = ""; if (file && state.current) sendAttachment(file);
+  });
 
   // --- composer and canned responses -------------------------------------------------
   var reply = $("reply"), sugg = $("canned-suggest");

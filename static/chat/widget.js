@@ -25,7 +25,8 @@
       resolved: "This conversation is resolved. Write again to start a new one.", past: "Past conversations",
       back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
       error: "Not sent: {m}", solved: "This solved my problem",
-      unavailable: "Chat is unavailable on this site.", transcript: "E-mail me this conversation", transcriptSent: "Sent to {e}." },
+      unavailable: "Chat is unavailable on this site.", transcript: "E-mail me this conversation", transcriptSent: "Sent to {e}.",
+      attach: "Attach an image or PDF", attachFailed: "File not sent: {m}" },
     "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
       placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
       queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
@@ -33,7 +34,8 @@
       rate: "请为本次服务评分", comment: "还有什么想说的？（可选）", thanks: "感谢您的评价！",
       resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
       you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}",
-      solved: "问题已解决", unavailable: "此网站暂时无法使用聊天。", transcript: "把对话记录发到我的邮箱", transcriptSent: "已发送到 {e}。" }
+      solved: "问题已解决", unavailable: "此网站暂时无法使用聊天。", transcript: "把对话记录发到我的邮箱", transcriptSent: "已发送到 {e}。",
+      attach: "发送图片或 PDF", attachFailed: "文件未发送：{m}" }
   };
   // UI language: pinned by the site (data-locale, kefuSettings.locale, or the widget's setting
   // from the server unless "auto"); else the page's lang; else the first of the visitor's
@@ -83,7 +85,7 @@
     ".box{padding:10px 12px;border-top:1px solid #e2e8f0;background:#f8fafc}.box p{margin:0 0 6px}.box[hidden]{display:none}" +
     ".stars{display:flex;gap:4px;margin-bottom:6px}.stars button{border:1px solid #cbd5e1;background:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:15px}" +
     ".stars button[aria-pressed=true]{background:var(--c);color:#fff}" +
-    "form.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e2e8f0}textarea{flex:1;resize:none;border:1px solid #cbd5e1;border-radius:10px;padding:8px;font-size:14px;min-height:40px;max-height:120px}" +
+    "form.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e2e8f0}button.attach{background:none;border:0;font-size:18px;cursor:pointer;padding:0 2px}a.file{display:block;color:inherit}a.file img{display:block;max-width:200px;max-height:200px;border-radius:8px}textarea{flex:1;resize:none;border:1px solid #cbd5e1;border-radius:10px;padding:8px;font-size:14px;min-height:40px;max-height:120px}" +
     "input{border:1px solid #cbd5e1;border-radius:8px;padding:6px;font-size:14px;width:100%;margin-bottom:6px}" +
     ".btn{background:var(--c);color:#fff;border:0;border-radius:10px;padding:0 14px;cursor:pointer;font-size:14px;min-height:36px}" +
     ".link{background:none;border:0;color:var(--c);cursor:pointer;padding:4px 12px;text-align:left;font-size:13px}" +
@@ -138,7 +140,11 @@
   var form = el("form", { "class": "compose" });
   var input = el("textarea", { rows: "1", "aria-label": t("placeholder"), placeholder: t("placeholder"), maxlength: "4000" });
   var sendBtn = el("button", { "class": "btn", type: "submit" }, t("send"));
-  form.appendChild(input); form.appendChild(sendBtn);
+  // Attachments (issue 13): a paperclip posts the file over HTTP with the visitor token; the
+  // server stores it and adds the message that shows it (it arrives like any other message).
+  var attachIn = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf" }); attachIn.hidden = true;
+  var attachBtn = el("button", { type: "button", "class": "attach", "aria-label": t("attach"), title: t("attach") }, "📎");
+  form.appendChild(attachIn); form.appendChild(attachBtn); form.appendChild(input); form.appendChild(sendBtn);
   [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, transcriptBtn, form].forEach(function (n) { panel.appendChild(n); });
   wrap.appendChild(panel); wrap.appendChild(launch);
   function setColor(c) { S.color = c; wrap.style.setProperty("--c", c); }
@@ -158,7 +164,8 @@
   function bubble(m, extraClass) {
     var li = el("li", { "class": "m " + m.sender + (extraClass ? " " + extraClass : "") });
     if (m.sender !== "system" && m.sender !== "visitor") li.appendChild(el("span", { "class": "who" }, senderLabel(m)));
-    li.appendChild(document.createTextNode(m.body));
+    var att = /^\[attachment:([A-Za-z0-9_-]+)\] (.*)$/.exec(m.body || "");
+    if (att) li.appendChild(attachmentLink(att[1], att[2])); else li.appendChild(document.createTextNode(m.body));
     (m.citations || []).forEach(function (c) {
       var s = el("span", { "class": "cite" }); var a = el("a", { target: "_blank", rel: "noopener noreferrer" }, "↗ " + (c.title || ""));
       if (/^https?:\/\//.test(c.url || "")) a.href = c.url; s.appendChild(a); li.appendChild(s);
@@ -167,6 +174,14 @@
     if (m.id && m.sender === "bot") li.dataset.id = m.id;
     if (m.client_msg_id) li.dataset.cmid = m.client_msg_id;
     return li;
+  }
+  function attachmentLink(key, name) {
+    var url = BASE + "/attachments/" + encodeURIComponent(key) + "/?token=" + encodeURIComponent(S.token || "");
+    var a = el("a", { href: url, target: "_blank", rel: "noopener noreferrer", "class": "file" });
+    if (/\.(png|jpe?g|gif|webp)$/i.test(name)) {
+      a.appendChild(el("img", { src: url.replace("/?token=", "/thumbnail/?token="), alt: name, loading: "lazy" }));
+    } else { a.textContent = "📄 " + name; }
+    return a;
   }
   function insertBySeq(li, seq) {
     var after = null;
@@ -193,7 +208,7 @@
     [emailIn, "email", "placeholder"], [emailBtn, "save"], [csatP, "rate"], [stars, "rate", "aria-label"],
     [csatComment, "comment", "aria-label"], [csatComment, "comment", "placeholder"], [csatSend, "send"],
     [pastBtn, "past"], [input, "placeholder", "aria-label"], [input, "placeholder", "placeholder"], [sendBtn, "send"],
-    [solvedBtn, "solved"], [transcriptBtn, "transcript"]);
+    [solvedBtn, "solved"], [transcriptBtn, "transcript"], [attachBtn, "attach", "aria-label"], [attachBtn, "attach", "title"]);
   function setLang(l) {
     if (!STRINGS[l] || l === lang) return;
     lang = l; host.setAttribute("lang", l === "zh-hans" ? "zh-Hans" : "en");
@@ -395,6 +410,17 @@
     S.outbox.push(o); save("outbox", S.outbox); renderPending(o); input.value = "";
     send({ type: "message", client_msg_id: o.client_msg_id, body: o.body, conversation_id: o.conversation_id });
     sendTyping(false);
+  });
+  attachBtn.addEventListener("click", function () { attachIn.click(); });
+  attachIn.addEventListener("change", function () {
+    var file = attachIn.files && attachIn.files[0]; attachIn.value = ""; if (!file || !S.token) return;
+    var c = S.convs.find(function (x) { return x.id === S.conv; });
+    var fd = new FormData(); fd.append("token", S.token); fd.append("client_msg_id", newId()); fd.append("file", file);
+    if (c && c.status !== "resolved") fd.append("conversation_id", String(S.conv));
+    fetch(BASE + "/widget/" + encodeURIComponent(KEY) + "/attachments/", { method: "POST", body: fd, credentials: "omit" })
+      .then(function (r) { return r.json().then(function (j) { if (!r.ok) throw new Error((j.error && j.error.message) || r.statusText); return j; }); })
+      .then(function () { /* the message arrives over the socket like any other */ },
+            function (err) { status.textContent = t("attachFailed", { m: err.message }); });
   });
   input.addEventListener("keydown", function (e) { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit")); } });
   var typingOn = false, typingTimer = null;
