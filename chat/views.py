@@ -97,32 +97,31 @@ class CannedResponsesView(TenantPortalView):
         context["labels"] = selectors.label_list(tenant_id=self.tenant.pk)
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op")
-        actor = self.membership
-        if op == "canned":
-            self.run_service(
-                request,
-                lambda: services.create_canned_response(
-                    actor=actor, shortcut=request.POST.get("shortcut", ""), text=request.POST.get("text", "")
-                ),
-                _("Canned response saved."),
-            )
-        elif op == "delete-canned":
-            self.run_service(
-                request, lambda: services.delete_canned_response(actor=actor, canned_id=posted_id(request, "id"))
-            )
-        elif op == "label":
-            self.run_service(
-                request,
-                lambda: services.create_label(
-                    actor=actor, name=request.POST.get("name", ""), color=request.POST.get("color", "#64748b")
-                ),
-                _("Label saved."),
-            )
-        elif op == "delete-label":
-            self.run_service(request, lambda: services.delete_label(actor=actor, label_id=posted_id(request, "id")))
-        return redirect(request.path)
+    def op_canned(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request,
+            lambda: services.create_canned_response(
+                actor=self.membership, shortcut=post.get("shortcut", ""), text=post.get("text", "")
+            ),
+            _("Canned response saved."),
+        )
+
+    def op_delete_canned(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request, lambda: services.delete_canned_response(actor=self.membership, canned_id=posted_id(request, "id"))
+        )
+
+    def op_label(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request,
+            lambda: services.create_label(
+                actor=self.membership, name=post.get("name", ""), color=post.get("color", "#64748b")
+            ),
+            _("Label saved."),
+        )
+
+    def op_delete_label(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.delete_label(actor=self.membership, label_id=posted_id(request, "id")))
 
 
 @require_GET

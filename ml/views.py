@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.safestring import mark_safe
@@ -41,25 +40,20 @@ class KnowledgeView(TenantPortalView):
         )
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op")
-        actor = self.membership
-        post = request.POST
-        if op == "create":
-            article = self.run_service(request, lambda: services.create_article(
-                actor=actor, title=post.get("title", ""), body=post.get("body", ""), tags=post.get("tags", ""),
-                status=post.get("status", ArticleStatus.DRAFT), language=post.get("language", "en")),
-                _("Article created."))
-            if article and article is not True:
-                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
-        elif op == "import":
-            files = [(f.name or "upload", f.read()) for f in request.FILES.getlist("file")]
-            self.run_service(request, lambda: services.start_import(
-                actor=actor, kind=post.get("kind", "files"), files=files, publish=post.get("publish") == "on"),
-                _("Import started."))
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("ml:knowledge", tenant_slug=self.tenant.slug)
+    def op_create(self, request: HttpRequest, post: Any) -> HttpResponse | None:
+        article = self.run_service(request, lambda: services.create_article(
+            actor=self.membership, title=post.get("title", ""), body=post.get("body", ""), tags=post.get("tags", ""),
+            status=post.get("status", ArticleStatus.DRAFT), language=post.get("language", "en")),
+            _("Article created."))
+        if article and article is not True:
+            return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        return None
+
+    def op_import(self, request: HttpRequest, post: Any) -> None:
+        files = [(f.name or "upload", f.read()) for f in request.FILES.getlist("file")]
+        self.run_service(request, lambda: services.start_import(
+            actor=self.membership, kind=post.get("kind", "files"), files=files, publish=post.get("publish") == "on"),
+            _("Import started."))
 
 
 class ArticleView(TenantPortalView):
@@ -76,23 +70,22 @@ class ArticleView(TenantPortalView):
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        pk = _int(kwargs["pk"])
-        if selectors.article_get(tenant=self.tenant, article_id=pk) is None:
+        if selectors.article_get(tenant=self.tenant, article_id=_int(kwargs["pk"])) is None:
             raise Http404
-        op = request.POST.get("op")
-        post = request.POST
-        if op == "delete":
-            if self.run_service(request, lambda: services.delete_article(actor=self.membership, article_id=pk),
-                                _("Article deleted.")):
-                return redirect("ml:knowledge", tenant_slug=self.tenant.slug)
-        elif op == "save":
-            self.run_service(request, lambda: services.update_article(
-                actor=self.membership, article_id=pk, title=post.get("title", ""), body=post.get("body", ""),
-                tags=post.get("tags", ""), status=post.get("status", ArticleStatus.DRAFT),
-                language=post.get("language", "en")), _("Article saved."))
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("ml:article", tenant_slug=self.tenant.slug, pk=pk)
+        return super().post(request, *args, **kwargs)
+
+    def op_delete(self, request: HttpRequest, post: Any) -> HttpResponse | None:
+        pk = _int(self.kwargs["pk"])
+        if self.run_service(request, lambda: services.delete_article(actor=self.membership, article_id=pk),
+                            _("Article deleted.")):
+            return redirect("ml:knowledge", tenant_slug=self.tenant.slug)
+        return None
+
+    def op_save(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.update_article(
+            actor=self.membership, article_id=_int(self.kwargs["pk"]), title=post.get("title", ""),
+            body=post.get("body", ""), tags=post.get("tags", ""), status=post.get("status", ArticleStatus.DRAFT),
+            language=post.get("language", "en")), _("Article saved."))
 
 
 class AIView(TenantPortalView):
@@ -110,15 +103,6 @@ class AIView(TenantPortalView):
             unsupported_choices=UnsupportedLanguage.choices,
         )
         return context
-
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op", "")
-        handler = getattr(self, f"op_{op}", None)
-        if handler is None:
-            messages.error(request, _("Unknown action."))
-        else:
-            handler(request, request.POST)
-        return redirect("ml:ai", tenant_slug=self.tenant.slug)
 
     def op_policy(self, request: HttpRequest, post: Any) -> None:
         self.run_service(request, lambda: services.update_policy(
@@ -232,33 +216,33 @@ class LearningView(TenantPortalView):
         )
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op", "")
-        actor = self.membership
-        if op == "retrain":
-            self.run_service(request, lambda: training.request_retrain(actor=actor), _("Retraining started."))
-        elif op == "cancel":
-            self.run_service(request, lambda: training.cancel_run(actor=actor, run_id=_int(request.POST.get("run_id"))),
-                             _("Cancelling the retrain."))
-        elif op == "serve":
-            self.run_service(request, lambda: training.serve_version(
-                actor=actor, version_id=_int(request.POST.get("version_id"))), _("That version is serving now."))
-        elif op == "retrain_retrieval":
-            self.run_service(request, lambda: retrieval_training.request_retrain_retrieval(actor=actor),
-                             _("Retrieval retraining started."))
-        elif op == "frozen_retrieval":
-            self.run_service(request, lambda: retrieval_training.use_frozen_retrieval(actor=actor),
-                             _("Search uses the frozen encoder again."))
-        elif op == "starting_model":
-            self.run_service(request, lambda: training.use_starting_model(actor=actor),
-                             _("The starting model (built from your examples) is serving now."))
-        elif op == "schedule":
-            self.run_service(request, lambda: services.update_policy(
-                actor=actor, retrain_schedule=request.POST.get("retrain_schedule", ""),
-                retrain_min_new=request.POST.get("retrain_min_new", "")), _("Schedule saved."))
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("ml:learning", tenant_slug=self.tenant.slug)
+    def op_retrain(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: training.request_retrain(actor=self.membership), _("Retraining started."))
+
+    def op_cancel(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: training.cancel_run(actor=self.membership, run_id=_int(post.get("run_id"))),
+                         _("Cancelling the retrain."))
+
+    def op_serve(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: training.serve_version(
+            actor=self.membership, version_id=_int(post.get("version_id"))), _("That version is serving now."))
+
+    def op_retrain_retrieval(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: retrieval_training.request_retrain_retrieval(actor=self.membership),
+                         _("Retrieval retraining started."))
+
+    def op_frozen_retrieval(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: retrieval_training.use_frozen_retrieval(actor=self.membership),
+                         _("Search uses the frozen encoder again."))
+
+    def op_starting_model(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: training.use_starting_model(actor=self.membership),
+                         _("The starting model (built from your examples) is serving now."))
+
+    def op_schedule(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(request, lambda: services.update_policy(
+            actor=self.membership, retrain_schedule=post.get("retrain_schedule", ""),
+            retrain_min_new=post.get("retrain_min_new", "")), _("Schedule saved."))
 
 
 class LearningProgressView(TenantPortalView):
@@ -298,26 +282,28 @@ class GapsView(TenantPortalView):
                        suggestions=selectors.pending_suggestions(tenant=self.tenant))
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op", "")
-        actor = self.membership
-        post = request.POST
-        if op == "draft":
-            ids = [_int(x) for x in post.get("question_ids", "").split(",") if x.strip()]
-            article = self.run_service(request, lambda: services.draft_gap_article(actor=actor, question_ids=ids),
-                                       _("Draft article created: review and publish it."))
-            if article and article is not True:
-                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
-        elif op in ("accept", "reject"):
-            article = self.run_service(request, lambda: services.decide_suggestion(
-                actor=actor, suggestion_id=_int(post.get("suggestion_id")), accept=op == "accept",
-                title=post.get("title", ""), body=post.get("body", "")),
-                _("Suggestion accepted as a draft article.") if op == "accept" else _("Suggestion rejected."))
-            if op == "accept" and article and article is not True:
-                return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("ml:gaps", tenant_slug=self.tenant.slug)
+    def op_draft(self, request: HttpRequest, post: Any) -> HttpResponse | None:
+        ids = [_int(x) for x in post.get("question_ids", "").split(",") if x.strip()]
+        article = self.run_service(request, lambda: services.draft_gap_article(actor=self.membership, question_ids=ids),
+                                   _("Draft article created: review and publish it."))
+        if article and article is not True:
+            return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        return None
+
+    def op_accept(self, request: HttpRequest, post: Any) -> HttpResponse | None:
+        article = self._decide(request, post, accept=True)
+        if article and article is not True:
+            return redirect("ml:article", tenant_slug=self.tenant.slug, pk=article.pk)
+        return None
+
+    def op_reject(self, request: HttpRequest, post: Any) -> None:
+        self._decide(request, post, accept=False)
+
+    def _decide(self, request: HttpRequest, post: Any, *, accept: bool) -> Any:
+        return self.run_service(request, lambda: services.decide_suggestion(
+            actor=self.membership, suggestion_id=_int(post.get("suggestion_id")), accept=accept,
+            title=post.get("title", ""), body=post.get("body", "")),
+            _("Suggestion accepted as a draft article.") if accept else _("Suggestion rejected."))
 
 
 _FEEDBACK_DONE: dict[str, str] = {

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic.base import ContextMixin, TemplateResponseMixin
@@ -71,6 +72,17 @@ class TenantPortalView(TemplateResponseMixin, ContextMixin, View):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return self.render_to_response(self.get_context_data())
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        """A form names its operation in `op` (dashes read as underscores): the page's
+        `op_<op>(request, post)` handles it and may answer (a redirect elsewhere); otherwise,
+        and after an unknown op, back to this page."""
+        op = request.POST.get("op", "").replace("-", "_")
+        handler = getattr(self, f"op_{op}", None) if op.isidentifier() else None
+        if handler is None:
+            messages.error(request, _("Unknown action."))
+            return redirect(request.path)
+        return handler(request, request.POST) or redirect(request.path)
 
     def run_service(self, request: HttpRequest, call: Any, success: str | None = None) -> Any:
         """Call a service; a ServiceError becomes an error message instead of a 500."""

@@ -129,48 +129,42 @@ class MembersView(TenantPortalView):
         )
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op")
-        actor = self.membership
-        if op == "invite":
-            result = self.run_service(
-                request,
-                lambda: services.create_invitation(
-                    actor=actor, role=request.POST.get("role", ""), email=request.POST.get("email", "")
-                ),
-            )
-            if result:
-                _invitation, token = result
-                link = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])
-                messages.success(request, _("Invitation link (shown once): %(link)s") % {"link": link})
-        elif op == "role":
-            membership_id = posted_id(request, "membership_id")
-            self.run_service(
-                request,
-                lambda: services.change_role(
-                    actor=actor, membership_id=membership_id, role=request.POST.get("role", "")
-                ),
-                _("Role changed."),
-            )
-        elif op == "remove":
-            membership_id = posted_id(request, "membership_id")
-            self.run_service(
-                request,
-                lambda: services.remove_member(actor=actor, membership_id=membership_id),
-                _("Member removed."),
-            )
-            if membership_id == actor.pk:
-                return redirect("home")
-        elif op == "revoke":
-            invitation_id = posted_id(request, "invitation_id")
-            self.run_service(
-                request,
-                lambda: services.revoke_invitation(actor=actor, invitation_id=invitation_id),
-                _("Invitation revoked."),
-            )
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("tenants:members", tenant_slug=self.tenant.slug)
+    def op_invite(self, request: HttpRequest, post: Any) -> None:
+        result = self.run_service(
+            request,
+            lambda: services.create_invitation(
+                actor=self.membership, role=post.get("role", ""), email=post.get("email", "")
+            ),
+        )
+        if result:
+            _invitation, token = result
+            link = settings.PUBLIC_BASE_URL + reverse("accept-invitation", args=[token])
+            messages.success(request, _("Invitation link (shown once): %(link)s") % {"link": link})
+
+    def op_role(self, request: HttpRequest, post: Any) -> None:
+        membership_id = posted_id(request, "membership_id")
+        self.run_service(
+            request,
+            lambda: services.change_role(actor=self.membership, membership_id=membership_id, role=post.get("role", "")),
+            _("Role changed."),
+        )
+
+    def op_remove(self, request: HttpRequest, post: Any) -> HttpResponse | None:
+        membership_id = posted_id(request, "membership_id")
+        self.run_service(
+            request,
+            lambda: services.remove_member(actor=self.membership, membership_id=membership_id),
+            _("Member removed."),
+        )
+        return redirect("home") if membership_id == self.membership.pk else None
+
+    def op_revoke(self, request: HttpRequest, post: Any) -> None:
+        invitation_id = posted_id(request, "invitation_id")
+        self.run_service(
+            request,
+            lambda: services.revoke_invitation(actor=self.membership, invitation_id=invitation_id),
+            _("Invitation revoked."),
+        )
 
 
 class SettingsView(TenantPortalView):
@@ -188,61 +182,64 @@ class SettingsView(TenantPortalView):
         )
         return context
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        op = request.POST.get("op")
-        actor = self.membership
-        post = request.POST
-        if op == "create_widget":
-            result = self.run_service(
+    def op_create_widget(self, request: HttpRequest, post: Any) -> None:
+        result = self.run_service(
+            request,
+            lambda: services.create_widget(
+                actor=self.membership,
+                name=post.get("name", ""),
+                allowed_origins=post.get("allowed_origins", ""),
+                color=post.get("color", "#2563eb"),
+                greeting=post.get("greeting", ""),
+                locale=post.get("locale", "auto"),
+            ),
+        )
+        if result:
+            messages.success(
                 request,
-                lambda: services.create_widget(
-                    actor=actor,
-                    name=post.get("name", ""),
-                    allowed_origins=post.get("allowed_origins", ""),
-                    color=post.get("color", "#2563eb"),
-                    greeting=post.get("greeting", ""),
-                    locale=post.get("locale", "auto"),
-                ),
+                _("Widget created. Identity secret (shown once, keep it on your server): %(secret)s")
+                % {"secret": result[1]},
             )
-            if result:
-                messages.success(
-                    request,
-                    _("Widget created. Identity secret (shown once, keep it on your server): %(secret)s")
-                    % {"secret": result[1]},
-                )
-        elif op == "update_widget":
-            self.run_service(
-                request,
-                lambda: services.update_widget(
-                    actor=actor,
-                    widget_id=posted_id(request, "widget_id"),
-                    name=post.get("name", ""),
-                    allowed_origins=post.get("allowed_origins", ""),
-                    color=post.get("color", ""),
-                    greeting=post.get("greeting", ""),
-                    locale=post.get("locale", "auto"),
-                ),
-                _("Widget saved."),
-            )
-        elif op == "rotate_secret":
-            secret = self.run_service(
-                request, lambda: services.rotate_widget_secret(actor=actor, widget_id=posted_id(request, "widget_id"))
-            )
-            if secret:
-                messages.success(request, _("New identity secret (shown once): %(secret)s") % {"secret": secret})
-        elif op == "create_api_key":
-            result = self.run_service(request, lambda: services.create_api_key(actor=actor, name=post.get("name", "")))
-            if result:
-                messages.success(request, _("API key (shown once): %(key)s") % {"key": result[1]})
-        elif op == "retention":
-            days = posted_id(request, "retention_days") if post.get("retention_days", "").strip() else None
-            self.run_service(request, lambda: services.set_retention(actor=actor, days=days), _("Retention saved."))
-        elif op == "revoke_api_key":
-            self.run_service(
-                request,
-                lambda: services.revoke_api_key(actor=actor, api_key_id=posted_id(request, "api_key_id")),
-                _("API key revoked."),
-            )
-        else:
-            messages.error(request, _("Unknown action."))
-        return redirect("tenants:settings", tenant_slug=self.tenant.slug)
+
+    def op_update_widget(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request,
+            lambda: services.update_widget(
+                actor=self.membership,
+                widget_id=posted_id(request, "widget_id"),
+                name=post.get("name", ""),
+                allowed_origins=post.get("allowed_origins", ""),
+                color=post.get("color", ""),
+                greeting=post.get("greeting", ""),
+                locale=post.get("locale", "auto"),
+            ),
+            _("Widget saved."),
+        )
+
+    def op_rotate_secret(self, request: HttpRequest, post: Any) -> None:
+        secret = self.run_service(
+            request,
+            lambda: services.rotate_widget_secret(actor=self.membership, widget_id=posted_id(request, "widget_id")),
+        )
+        if secret:
+            messages.success(request, _("New identity secret (shown once): %(secret)s") % {"secret": secret})
+
+    def op_create_api_key(self, request: HttpRequest, post: Any) -> None:
+        result = self.run_service(
+            request, lambda: services.create_api_key(actor=self.membership, name=post.get("name", ""))
+        )
+        if result:
+            messages.success(request, _("API key (shown once): %(key)s") % {"key": result[1]})
+
+    def op_retention(self, request: HttpRequest, post: Any) -> None:
+        days = posted_id(request, "retention_days") if post.get("retention_days", "").strip() else None
+        self.run_service(
+            request, lambda: services.set_retention(actor=self.membership, days=days), _("Retention saved.")
+        )
+
+    def op_revoke_api_key(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request,
+            lambda: services.revoke_api_key(actor=self.membership, api_key_id=posted_id(request, "api_key_id")),
+            _("API key revoked."),
+        )
