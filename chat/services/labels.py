@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -16,6 +17,9 @@ from chat.models import (
 from chat.services.common import _agent_conversation
 from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
+from tenants.scoping import TenantOwnedModel
+
+_Owned = TypeVar("_Owned", bound=TenantOwnedModel)
 
 
 def set_labels(*, actor: Membership, conversation_id: int, label_ids: list[int]) -> list[Label]:
@@ -52,17 +56,11 @@ def create_label(*, actor: Membership, name: str, color: str = "#64748b") -> Lab
         raise ServiceError(_("Give the label a name."), code=ErrorCode.INVALID)
     if not re.match(r"^#[0-9a-fA-F]{6}$", color or ""):
         raise ServiceError(_("Colour must look like #2563eb."), code=ErrorCode.INVALID)
-    try:
-        with transaction.atomic():
-            return Label.objects.create(tenant_id=actor.tenant_id, name=name, color=color)
-    except IntegrityError:
-        raise ServiceError(_("A label with this name exists."), code=ErrorCode.DUPLICATE)
+    return _create_unique(Label, _("A label with this name exists."), tenant_id=actor.tenant_id, name=name, color=color)
 
 
 def delete_label(*, actor: Membership, label_id: int) -> None:
-    deleted, _rows = Label.objects.for_tenant(actor.tenant_id).filter(pk=label_id).delete()
-    if not deleted:
-        raise ServiceError(_("Label not found."), code=ErrorCode.NOT_FOUND)
+    _delete_one(Label, _("Label not found."), tenant_id=actor.tenant_id, pk=label_id)
 
 
 def create_canned_response(*, actor: Membership, shortcut: str, text: str) -> CannedResponse:
@@ -72,14 +70,26 @@ def create_canned_response(*, actor: Membership, shortcut: str, text: str) -> Ca
     text = (text or "").strip()
     if not text:
         raise ServiceError(_("The response text is empty."), code=ErrorCode.INVALID)
-    try:
-        with transaction.atomic():
-            return CannedResponse.objects.create(tenant_id=actor.tenant_id, shortcut=shortcut, text=text[:4000])
-    except IntegrityError:
-        raise ServiceError(_("This shortcut is taken."), code=ErrorCode.DUPLICATE)
+    return _create_unique(
+        CannedResponse, _("This shortcut is taken."), tenant_id=actor.tenant_id, shortcut=shortcut, text=text[:4000]
+    )
 
 
 def delete_canned_response(*, actor: Membership, canned_id: int) -> None:
-    deleted, _rows = CannedResponse.objects.for_tenant(actor.tenant_id).filter(pk=canned_id).delete()
+    _delete_one(CannedResponse, _("Canned response not found."), tenant_id=actor.tenant_id, pk=canned_id)
+
+
+def _create_unique(model: type[_Owned], taken: str, **fields: Any) -> _Owned:
+    """Create a row whose name is unique per tenant; a clash is a DUPLICATE refusal saying `taken`."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**fields)
+    except IntegrityError:
+        raise ServiceError(taken, code=ErrorCode.DUPLICATE) from None
+
+
+def _delete_one(model: type[TenantOwnedModel], missing: str, *, tenant_id: int, pk: int) -> None:
+    """Delete the tenant's row `pk`; none there is a NOT_FOUND refusal saying `missing`."""
+    deleted, _rows = model.objects.for_tenant(tenant_id).filter(pk=pk).delete()  # type: ignore[attr-defined]
     if not deleted:
-        raise ServiceError(_("Canned response not found."), code=ErrorCode.NOT_FOUND)
+        raise ServiceError(missing, code=ErrorCode.NOT_FOUND)
