@@ -179,3 +179,35 @@ def test_registry_pages_show_retrieval_versions_and_the_oos_curve(team_a, client
     assert 'id="oos-curve"' in intent_page and ">0.580<" in intent_page and ">0.015<" in intent_page
     client.post(reverse("ml:learning", args=[team_a.tenant.slug]), {"op": "frozen_retrieval"})
     assert not versions.filter(kind="retrieval", status=ModelStatus.SERVING).exists()
+
+
+def test_intake_paths_record_pairs(team_a, team_b, django_capture_on_commit_callbacks):
+    """Thumbs-up / relabel naming the cited article, an accepted suggestion and a CSV FAQ
+    import each store a redacted question -> article pair; another tenant's article is refused."""
+    from ml import feedback, services
+    from ml.models import ArticleStatus, SuggestedArticle
+    from tenants.errors import ServiceError
+
+    article = services.create_article(actor=team_a.owner, title="Refunds", body="Refunds take 5 days.",
+                                      status=ArticleStatus.PUBLISHED)
+    feedback.record_feedback(tenant_id=team_a.tenant.pk, kind="thumbs_up", text="refund to jo@example.com?",
+                             message_id=11, conversation_id=3, article_id=article.pk)
+    pair = RetrievalPair.objects.for_tenant(team_a.tenant).get(source="thumbs_up")
+    assert pair.article_id == article.pk and pair.message_id == 11 and "jo@example.com" not in pair.question
+    other = services.create_article(actor=team_b.owner, title="B", body="b", status=ArticleStatus.PUBLISHED)
+    with pytest.raises(ServiceError):
+        retrieval_training.record_retrieval_pair(tenant_id=team_a.tenant.pk, question="x", article_id=other.pk,
+                                                 source="relabel")
+
+    s = SuggestedArticle.objects.create(tenant=team_a.tenant, question="Can I pay in cash?", answer="Yes, in store.")
+    accepted = services.decide_suggestion(actor=team_a.owner, suggestion_id=s.pk, accept=True)
+    assert RetrievalPair.objects.for_tenant(team_a.tenant).get(source="agent_accepted").article_id == accepted.pk
+
+    raw = b"question,answer\nDo you gift wrap?,Yes - gift wrapping costs $3.\nDo you ship abroad?,To the EU only.\n"
+    with django_capture_on_commit_callbacks(execute=False):
+        job = services.start_import(actor=team_a.owner, kind="csv", files=[("faq.csv", raw)])
+    services.run_import(tenant_id=team_a.tenant.pk, import_id=job.pk)
+    imported = dict(RetrievalPair.objects.for_tenant(team_a.tenant).filter(source="faq_import")
+                    .values_list("question", "article__title"))
+    assert imported == {"Do you gift wrap?": "Do you gift wrap?", "Do you ship abroad?": "Do you ship abroad?"}
+    assert not RetrievalPair.objects.for_tenant(team_b.tenant).exists()
