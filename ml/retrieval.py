@@ -59,14 +59,8 @@ class Hit:
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.*\S)\s*$")
 
 
-def chunk_markdown(text: str, max_chars: int = 800) -> list[str]:
-    """Split a Markdown article into chunks of at most ~``max_chars`` characters.
-
-    Sections are cut at headings; within a section whole paragraphs are packed together,
-    and an over-long paragraph is split at sentence ends. Each chunk starts with its
-    heading trail ("Refunds > Cards") so it stays meaningful when retrieved alone.
-    """
-    max_chars = max(80, int(max_chars))
+def _markdown_sections(text: str) -> list[tuple[list[str], list[str]]]:
+    """(heading trail, paragraphs) per section; headings inside code fences are text."""
     sections: list[tuple[list[str], list[str]]] = []
     trail: list[tuple[int, str]] = []
     paras: list[str] = []
@@ -101,41 +95,61 @@ def chunk_markdown(text: str, max_chars: int = 800) -> list[str]:
     flush_section()
     if not sections and trail:  # headings only
         sections.append(([t for _, t in trail], []))
+    return sections
 
+
+def _split_long_paragraph(p: str, budget: int) -> list[str]:
+    """An over-long paragraph cut at sentence ends (a single giant sentence hard-wrapped)."""
+    pieces: list[str] = []
+    cur = ""
+    for s in split_sentences(p) or [p]:
+        while len(s) > budget:
+            if cur:
+                pieces.append(cur)
+                cur = ""
+            pieces.append(s[:budget])
+            s = s[budget:]
+        if cur and len(cur) + 1 + len(s) > budget:
+            pieces.append(cur)
+            cur = s
+        else:
+            cur = f"{cur} {s}".strip()
+    if cur:
+        pieces.append(cur)
+    return pieces
+
+
+def _pack(pieces: list[str], budget: int) -> list[str]:
+    """Whole pieces packed into chunks of at most `budget` characters."""
+    packed: list[str] = []
+    cur = ""
+    for p in pieces:
+        if cur and len(cur) + 2 + len(p) > budget:
+            packed.append(cur)
+            cur = p
+        else:
+            cur = f"{cur}\n\n{p}" if cur else p
+    if cur:
+        packed.append(cur)
+    return packed
+
+
+def chunk_markdown(text: str, max_chars: int = 800) -> list[str]:
+    """Split a Markdown article into chunks of at most ~``max_chars`` characters.
+
+    Sections are cut at headings; within a section whole paragraphs are packed together,
+    and an over-long paragraph is split at sentence ends. Each chunk starts with its
+    heading trail ("Refunds > Cards") so it stays meaningful when retrieved alone.
+    """
+    max_chars = max(80, int(max_chars))
     chunks: list[str] = []
-    for heads, ps in sections:
+    for heads, ps in _markdown_sections(text):
         prefix = " > ".join(heads)
         budget = max(40, max_chars - len(prefix) - 2) if prefix else max_chars
         pieces: list[str] = []
         for p in ps:
-            if len(p) <= budget:
-                pieces.append(p)
-                continue
-            cur = ""
-            for s in split_sentences(p) or [p]:
-                while len(s) > budget:  # a single giant sentence: hard wrap
-                    if cur:
-                        pieces.append(cur)
-                        cur = ""
-                    pieces.append(s[:budget])
-                    s = s[budget:]
-                if cur and len(cur) + 1 + len(s) > budget:
-                    pieces.append(cur)
-                    cur = s
-                else:
-                    cur = f"{cur} {s}".strip()
-            if cur:
-                pieces.append(cur)
-        packed: list[str] = []
-        cur = ""
-        for p in pieces:
-            if cur and len(cur) + 2 + len(p) > budget:
-                packed.append(cur)
-                cur = p
-            else:
-                cur = f"{cur}\n\n{p}" if cur else p
-        if cur:
-            packed.append(cur)
+            pieces.extend([p] if len(p) <= budget else _split_long_paragraph(p, budget))
+        packed = _pack(pieces, budget)
         if not packed and prefix:
             packed = [""]
         for body in packed:
