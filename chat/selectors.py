@@ -122,8 +122,12 @@ def inbox_conversations(
     if until:
         qs = qs.filter(created_at__date__lte=until)
     if q.strip():
-        qs = qs.filter(search_filter(tenant_id=tenant_id, q=q.strip()))
-    return qs.select_related("contact").order_by("-last_message_at", "-pk")
+        # Contacts in a second query: joined, the planner hashes every contact of the
+        # tenant for the thousands of matches before it keeps one page.
+        qs = qs.filter(search_filter(tenant_id=tenant_id, q=q.strip())).prefetch_related("contact")
+    else:
+        qs = qs.select_related("contact")
+    return qs.order_by("-last_message_at", "-pk")
 
 
 def search_filter(*, tenant_id: int, q: str) -> Q:
