@@ -85,18 +85,9 @@ def serving_version(tenant_id: int, *, lock: bool = False) -> ModelVersion | Non
 def start_retrain_retrieval(*, tenant_id: int, trigger: str = RunTrigger.MANUAL) -> TrainingRun | None:
     """A queued run + the task on commit (None when one is already active)."""
     from ml import tasks
-    from ml.training import reap_stale_runs
-    from tenants.dispatch import enqueue
+    from ml.training import queue_run
 
-    reap_stale_runs(tenant_id=tenant_id)
-    try:
-        with transaction.atomic():
-            run = TrainingRun.objects.create(tenant_id=tenant_id, kind=KIND, status=RunStatus.QUEUED, trigger=trigger,
-                                             stage="queued")
-            enqueue(tasks.retrain_retrieval, tenant_id, run.pk)
-    except IntegrityError:
-        return None
-    return run
+    return queue_run(tenant_id=tenant_id, kind=KIND, trigger=trigger, task=tasks.retrain_retrieval)
 
 
 def request_retrain_retrieval(*, actor: Membership) -> TrainingRun:

@@ -165,14 +165,21 @@ def start_retrain(*, tenant_id: int, trigger: str = RunTrigger.MANUAL) -> Traini
     """Create a queued run and enqueue ``retrain_tenant`` on commit (None when one is
     already active: the DB constraint is the lock)."""
     from ml import tasks
+
+    return queue_run(tenant_id=tenant_id, kind="intent", trigger=trigger, task=tasks.retrain_tenant)
+
+
+def queue_run(*, tenant_id: int, kind: str, trigger: str, task: Any) -> TrainingRun | None:
+    """Reap stale runs, create a queued run of `kind` and enqueue `task(tenant_id, run_pk)` on
+    commit (None when a run of that kind is already active: the DB constraint is the lock)."""
     from tenants.dispatch import enqueue
 
     reap_stale_runs(tenant_id=tenant_id)
     try:
         with transaction.atomic():
-            run = TrainingRun.objects.create(tenant_id=tenant_id, kind="intent", status=RunStatus.QUEUED, trigger=trigger,
+            run = TrainingRun.objects.create(tenant_id=tenant_id, kind=kind, status=RunStatus.QUEUED, trigger=trigger,
                                              stage="queued")
-            enqueue(tasks.retrain_tenant, tenant_id, run.pk)
+            enqueue(task, tenant_id, run.pk)
     except IntegrityError:
         return None
     return run
