@@ -247,8 +247,10 @@ def sentence_scores(evidence: Evidence, query: str, qvec: np.ndarray, language: 
     q_tokens = set(tokenize(query))
     lexical = np.array([len(q_tokens & set(tokenize(s))) / max(1, len(q_tokens)) for s in evidence.sentences])
     dense = evidence.vecs @ qvec
-    return ((dense + weight * lexical) / (1.0 + weight) - cfg.sentence_lead_penalty * np.array(evidence.positions)
-            - cfg.sentence_rank_penalty * np.array(evidence.ranks))
+    scores: np.ndarray = ((dense + weight * lexical) / (1.0 + weight)
+                          - cfg.sentence_lead_penalty * np.array(evidence.positions)
+                          - cfg.sentence_rank_penalty * np.array(evidence.ranks))
+    return scores
 
 
 def _extractive(evidence: Evidence, query: str, qvec: np.ndarray, language: str,

@@ -44,7 +44,8 @@ def model_for(state: Any) -> AnswerabilityModel | None:
 
 
 def _base_index(index: Any) -> HybridIndex:
-    return getattr(index, "base", index)  # a learned-retrieval wrapper keeps the plain index as .base
+    base: HybridIndex = getattr(index, "base", index)  # a learned-retrieval wrapper keeps the plain index as .base
+    return base
 
 
 def without_article(index: HybridIndex, article_id: str) -> HybridIndex:
