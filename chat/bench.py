@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chat import bench_profile
 from tenants.scratch_db import recreate_scratch_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,8 @@ LATENCY_S = float(os.environ.get("BENCH_LATENCY_S", "12"))
 # (auto = websockets-sansio with uvicorn 0.54; or websockets, wsproto).
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 WS_IMPL = os.environ.get("BENCH_WS", "auto")
+# py-spy over the saturated chat runs (one worker): where the milliseconds per message go.
+PROFILE = os.environ.get("BENCH_PROFILE", "1") == "1"
 
 
 def free_port() -> int:
@@ -110,8 +113,12 @@ class Client:
         self.ws = await connect(self.url, origin=self.origin, open_timeout=60, compression=None, max_queue=None)  # type: ignore[arg-type]
         if self.chat:
             await self.ws.send(json.dumps({"type": "hello", "token": self.token}))
-            while json.loads(await self.ws.recv())["type"] != "ready":
+            while (ready := json.loads(await self.ws.recv()))["type"] != "ready":
                 pass
+            # As the widget does (static/chat/widget.js): write to the open conversation the
+            # ready frame lists, so the first message takes the same path as the rest.
+            open_ids = [c["id"] for c in ready.get("conversations", []) if c.get("status") != "resolved"]
+            self.conversation_id = self.conversation_id or (open_ids[0] if open_ids else None)
 
     async def roundtrip(self) -> float:
         assert self.ws is not None
@@ -190,14 +197,29 @@ async def fixed_load(clients: list[Client], seconds: float, every: float = 2.0) 
     }
 
 
-async def run_all(chat_url: str, echo_url: str, tokens: list[str]) -> dict:
-    results: dict = {"saturated": {}, "latency": {}}
+async def profiled_saturate(clients: list[Client], server_pid: int | None) -> tuple[float, dict | None]:
+    """Saturated run of the chat server with py-spy sampling it (chat.bench_profile)."""
+    if server_pid is None:
+        return await saturate(clients, SATURATE_S), None
+    handle = bench_profile.start(server_pid, SATURATE_S)
+    cpu0 = bench_profile.cpu_seconds(server_pid)
+    rate = await saturate(clients, SATURATE_S)
+    cpu_s = bench_profile.cpu_seconds(server_pid) - cpu0
+    profile = await asyncio.to_thread(bench_profile.finish, handle, messages=round(rate * SATURATE_S), cpu_s=cpu_s)
+    return rate, profile
+
+
+async def run_all(chat_url: str, echo_url: str, tokens: list[str], server_pid: int | None = None) -> dict:
+    results: dict = {"saturated": {}, "latency": {}, "profile": {}}
     for n in (100, 1000):
         row = {}
         for kind, url in (("echo", echo_url), ("chat", chat_url)):
             clients = [Client(url, kind == "chat", tokens[i] if kind == "chat" else "") for i in range(n)]
             await open_all(clients)
-            row[kind] = await saturate(clients, SATURATE_S)
+            if kind == "chat":
+                row[kind], results["profile"][str(n)] = await profiled_saturate(clients, server_pid)
+            else:
+                row[kind] = await saturate(clients, SATURATE_S)
             await asyncio.gather(*(c.close() for c in clients))
         row["ratio"] = row["chat"] / row["echo"]
         results["saturated"][str(n)] = row
@@ -207,6 +229,40 @@ async def run_all(chat_url: str, echo_url: str, tokens: list[str]) -> dict:
         results["latency"][kind] = await fixed_load(clients, LATENCY_S)
         await asyncio.gather(*(c.close() for c in clients))
     return results
+
+
+def summary(results: dict) -> dict[str, Any]:
+    """Targets of issue 14 beside what this run measured (load average: others share the box)."""
+    sat, lat = results["saturated"], results["latency"]["chat"]
+    prof = results.get("profile", {}).get("100") or {}
+    return {
+        "saturated_ratio_100": round(sat["100"]["ratio"], 4),
+        "saturated_ratio_1000": round(sat["1000"]["ratio"], 4),
+        "target_ratio": 0.10,
+        "fixed_load_achieved_per_s": round(lat["achieved_per_s"], 1),
+        "fixed_load_offered_per_s": lat["offered_per_s"],
+        "fixed_load_p99_ms": round(lat["p99_ms"], 1),
+        "targets": {"achieved_per_s": 495, "p99_ms": 250},
+        "server_cpu_ms_per_message_100": prof.get("process_cpu_ms_per_message"),
+        "where_the_cpu_ms_go_100": (prof.get("gil") or {}).get("ms_per_message"),
+        "where_the_thread_ms_go_100": (prof.get("threads") or {}).get("ms_per_message"),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def print_profile(profiles: dict) -> None:
+    for n, prof in profiles.items():
+        if not prof:
+            continue
+        print(f"\nserver profile, saturated N={n}: {prof['process_cpu_ms_per_message']} process CPU ms/message")
+        for mode in ("gil", "threads"):
+            part = prof.get(mode) or {}
+            if "ms_per_message" not in part:
+                print(f"  {mode}: {part.get('error')}")
+                continue
+            print(f"  {mode} ({part['ms_per_message_total']} ms/message sampled)")
+            for name, ms in part["ms_per_message"].items():
+                print(f"    {name:<52}{ms:>8.3f} ms/msg {part['share'][name]:>7.1%}")
 
 
 def main() -> None:
@@ -237,7 +293,10 @@ def main() -> None:
         wait_port(chat_port, uv)
         wait_port(echo_port, echo)
         results = asyncio.run(
-            run_all(f"ws://127.0.0.1:{chat_port}/ws/widget/wk_bench/", f"ws://127.0.0.1:{echo_port}/", tokens)
+            run_all(
+                f"ws://127.0.0.1:{chat_port}/ws/widget/wk_bench/", f"ws://127.0.0.1:{echo_port}/", tokens,
+                server_pid=uv.pid if WORKERS == 1 and PROFILE else None,
+            )
         )
     finally:
         for proc in (uv, echo):
@@ -252,9 +311,11 @@ def main() -> None:
         "workers": WORKERS,
         "ws": WS_IMPL,
     }
+    results = {"summary": summary(results), **results}
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
     (out / "chat.json").write_text(json.dumps(results, indent=2))
+    print_profile(results["profile"])
     print(f"{'test':<44}{'echo':>12}{'chat':>12}{'ratio':>8}")
     for n, row in results["saturated"].items():
         print(f"{'saturated msgs/s, N=' + n:<44}{row['echo']:>12.0f}{row['chat']:>12.0f}{row['ratio']:>8.2f}")
