@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+_T = TypeVar("_T")
 
 _lock = threading.Lock()
 _configured = False
@@ -57,3 +61,20 @@ def pick_device(preferred: str | None = None) -> str:
     if choice:
         return choice
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class ProcessWide(Generic[_T]):
+    """One `factory()` result per process, built on the first `get()` (double-checked
+    locking: threads that race on the first call build it once)."""
+
+    def __init__(self, factory: Callable[[], _T]) -> None:
+        self._factory = factory
+        self._value: _T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> _T:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._factory()
+        return self._value

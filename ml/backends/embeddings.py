@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ml.backends._runtime import configure_torch, force_offline, pick_device
+from ml.backends._runtime import ProcessWide, configure_torch, force_offline, pick_device
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -88,18 +88,12 @@ def _mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (hidden * m).sum(dim=1) / m.sum(dim=1).clamp(min=1e-9)
 
 
-_encoder: Encoder | None = None
-_encoder_lock = threading.Lock()
+_encoder: ProcessWide[Encoder] = ProcessWide(Encoder)
 
 
 def get_encoder() -> Encoder:
-    """The process-wide encoder, loaded on first call (double-checked locking)."""
-    global _encoder
-    if _encoder is None:
-        with _encoder_lock:
-            if _encoder is None:
-                _encoder = Encoder()
-    return _encoder
+    """The process-wide encoder, loaded on first call."""
+    return _encoder.get()
 
 
 def encode(texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

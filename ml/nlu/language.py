@@ -9,14 +9,13 @@ agent then keeps the conversation's language instead (``ml.dialogue.language``).
 
 from __future__ import annotations
 
-import threading
 from typing import Any, NamedTuple
+
+from ml.backends._runtime import ProcessWide
 
 # ISO 639-1 codes the detector chooses between.
 DETECTABLE = ("en", "zh", "es", "fr", "de", "it", "pt", "nl", "ru", "ja", "ko", "ar")
 
-_detector: Any = None
-_lock = threading.Lock()
 
 
 class Language(NamedTuple):
@@ -26,16 +25,18 @@ class Language(NamedTuple):
     confidence: float  # 0..1: lingua's relative confidence of the top language
 
 
-def _get_detector() -> Any:
-    global _detector
-    if _detector is None:
-        with _lock:
-            if _detector is None:
-                from lingua import IsoCode639_1, LanguageDetectorBuilder
+def _build_detector() -> Any:
+    from lingua import IsoCode639_1, LanguageDetectorBuilder
 
-                codes = [getattr(IsoCode639_1, code.upper()) for code in DETECTABLE]
-                _detector = LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
-    return _detector
+    codes = [getattr(IsoCode639_1, code.upper()) for code in DETECTABLE]
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*codes).build()
+
+
+_detector: ProcessWide[Any] = ProcessWide(_build_detector)
+
+
+def _get_detector() -> Any:
+    return _detector.get()
 
 
 def detect_language(text: str) -> Language:

@@ -14,12 +14,13 @@ Evaluated (never trained or tuned) on the Twitter US Airline set (CC BY-NC-SA): 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from ml.backends._runtime import ProcessWide
 
 LABELS = ("negative", "neutral", "positive")
 TAU = 0.05
@@ -166,18 +167,12 @@ class SentimentClassifier:
         return self.predict([text])[0]
 
 
-_model: SentimentClassifier | None = None
-_lock = threading.Lock()
+_model: ProcessWide[SentimentClassifier] = ProcessWide(SentimentClassifier)
 
 
 def get_sentiment_model() -> SentimentClassifier:
     """Process-wide sentiment model (shares the process-wide encoder)."""
-    global _model
-    if _model is None:
-        with _lock:
-            if _model is None:
-                _model = SentimentClassifier()
-    return _model
+    return _model.get()
 
 
 def predict_sentiment(text: str) -> dict[str, object]:
