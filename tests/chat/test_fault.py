@@ -31,6 +31,10 @@ class Visitor:
         self.last = 0  # highest contiguous seq
         self.unacked: dict[str, str] = {}
         self.cuts = 0
+        # Fault tests that break the database: an `internal` error (then close 1011) means
+        # nothing was acked; the widget reconnects and resends, as after a cut.
+        self.server_errors_expected = False
+        self.refused_handshakes = 0
 
     def take(self, m: dict) -> bool:
         if self.conv is None:
@@ -90,6 +94,8 @@ class Visitor:
                 for m in frame["messages"]:
                     self.take(m)
             elif t == "error":
+                if self.server_errors_expected and frame.get("code") == "internal":
+                    raise ConnectionError("server error: reconnect and resend")  # the server closes 1011 next
                 raise AssertionError(frame)
             if self.rng.random() < 0.01:
                 self.cuts += 1
@@ -111,6 +117,11 @@ class Visitor:
             except Exception as exc:  # websockets.ConnectionClosed and friends
                 if type(exc).__name__.startswith("ConnectionClosed"):
                     await asyncio.sleep(self.rng.uniform(0.01, 0.1))
+                    continue
+                status = getattr(getattr(exc, "response", None), "status_code", 0)
+                if self.server_errors_expected and status >= 500:  # handshake on a dead connection
+                    self.refused_handshakes += 1
+                    await asyncio.sleep(self.rng.uniform(0.05, 0.2))
                     continue
                 raise
 
