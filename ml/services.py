@@ -38,7 +38,7 @@ from ml.models import (
 from tenants.dispatch import enqueue
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
-from tenants.services import check_admin
+from tenants.services import check_admin, delete_owned
 
 logger = logging.getLogger(__name__)
 
@@ -321,9 +321,7 @@ def update_intent(*, actor: Membership, intent_id: int, name: str, description: 
 @transaction.atomic
 def delete_intent(*, actor: Membership, intent_id: int) -> None:
     check_admin(actor)
-    deleted, _rows = Intent.objects.for_tenant(actor.tenant).filter(pk=intent_id).delete()
-    if not deleted:
-        raise ServiceError(_("Intent not found."), code="not_found")
+    delete_owned(Intent, _("Intent not found."), tenant=actor.tenant, pk=intent_id)
     bump_revision(tenant=actor.tenant, intents=True)
 
 
@@ -356,9 +354,7 @@ def add_examples(*, actor: Membership, intent_id: int, texts: list[str] | str) -
 @transaction.atomic
 def delete_example(*, actor: Membership, example_id: int) -> None:
     check_admin(actor)
-    deleted, _rows = IntentExample.objects.for_tenant(actor.tenant).filter(pk=example_id).delete()
-    if not deleted:
-        raise ServiceError(_("Example not found."), code="not_found")
+    delete_owned(IntentExample, _("Example not found."), tenant=actor.tenant, pk=example_id)
     bump_revision(tenant=actor.tenant, intents=True)
 
 
@@ -588,9 +584,7 @@ def update_action(*, actor: Membership, action_id: int, **changes: Any) -> Actio
 @transaction.atomic
 def delete_action(*, actor: Membership, action_id: int) -> None:
     check_admin(actor)
-    deleted, _rows = Action.objects.for_tenant(actor.tenant).filter(pk=action_id).delete()
-    if not deleted:
-        raise ServiceError(_("Action not found."), code="not_found")
+    delete_owned(Action, _("Action not found."), tenant=actor.tenant, pk=action_id)
     bump_revision(tenant=actor.tenant, config=True)
 
 

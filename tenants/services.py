@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -22,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from tenants import signals
 from tenants.crypto import new_token, sha256_hex
-from tenants.errors import ServiceError
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import ADMIN_ROLES, ApiKey, Invitation, Membership, Role, Tenant, Widget
 
 User = get_user_model()
@@ -32,6 +33,13 @@ INVITATION_TTL = timedelta(days=7)
 def check_admin(actor: Membership) -> None:
     if actor.role not in ADMIN_ROLES:
         raise ServiceError(_("Only owners and admins can do this."), code="forbidden")
+
+
+def delete_owned(model: type[Model], missing: str, *, tenant: Tenant | int, pk: int) -> None:
+    """Delete the tenant's row `pk` of `model`; none there is a NOT_FOUND refusal saying `missing`."""
+    deleted, _rows = model.objects.for_tenant(tenant).filter(pk=pk).delete()  # type: ignore[attr-defined]
+    if not deleted:
+        raise ServiceError(missing, code=ErrorCode.NOT_FOUND)
 
 
 # --- sign-up and tenants --------------------------------------------------------------
@@ -297,9 +305,7 @@ def rotate_widget_secret(*, actor: Membership, widget_id: int) -> str:
 
 def delete_widget(*, actor: Membership, widget_id: int) -> None:
     check_admin(actor)
-    deleted, _rows = Widget.objects.for_tenant(actor.tenant).filter(pk=widget_id).delete()
-    if not deleted:
-        raise ServiceError(_("Widget not found."), code="not_found")
+    delete_owned(Widget, _("Widget not found."), tenant=actor.tenant, pk=widget_id)
 
 
 # --- API keys -------------------------------------------------------------------------

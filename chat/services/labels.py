@@ -18,6 +18,7 @@ from chat.services.common import _agent_conversation
 from tenants.errors import ErrorCode, ServiceError
 from tenants.models import Membership
 from tenants.scoping import TenantOwnedModel
+from tenants.services import delete_owned
 
 _Owned = TypeVar("_Owned", bound=TenantOwnedModel)
 
@@ -60,7 +61,7 @@ def create_label(*, actor: Membership, name: str, color: str = "#64748b") -> Lab
 
 
 def delete_label(*, actor: Membership, label_id: int) -> None:
-    _delete_one(Label, _("Label not found."), tenant_id=actor.tenant_id, pk=label_id)
+    delete_owned(Label, _("Label not found."), tenant=actor.tenant_id, pk=label_id)
 
 
 def create_canned_response(*, actor: Membership, shortcut: str, text: str) -> CannedResponse:
@@ -76,7 +77,7 @@ def create_canned_response(*, actor: Membership, shortcut: str, text: str) -> Ca
 
 
 def delete_canned_response(*, actor: Membership, canned_id: int) -> None:
-    _delete_one(CannedResponse, _("Canned response not found."), tenant_id=actor.tenant_id, pk=canned_id)
+    delete_owned(CannedResponse, _("Canned response not found."), tenant=actor.tenant_id, pk=canned_id)
 
 
 def _create_unique(model: type[_Owned], taken: str, **fields: Any) -> _Owned:
@@ -86,10 +87,3 @@ def _create_unique(model: type[_Owned], taken: str, **fields: Any) -> _Owned:
             return model.objects.create(**fields)
     except IntegrityError:
         raise ServiceError(taken, code=ErrorCode.DUPLICATE) from None
-
-
-def _delete_one(model: type[TenantOwnedModel], missing: str, *, tenant_id: int, pk: int) -> None:
-    """Delete the tenant's row `pk`; none there is a NOT_FOUND refusal saying `missing`."""
-    deleted, _rows = model.objects.for_tenant(tenant_id).filter(pk=pk).delete()  # type: ignore[attr-defined]
-    if not deleted:
-        raise ServiceError(missing, code=ErrorCode.NOT_FOUND)
