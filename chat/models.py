@@ -364,6 +364,10 @@ class RespondJob(TenantOwnedModel):
         ]
 
 
+# A message that shows an attachment: "[attachment:<key>] <name>" (chat.services.attachments).
+ATTACHMENT_BODY_PREFIX = "[attachment:"
+
+
 def new_attachment_key() -> str:
     """An attachment's public id: 32 random bytes, so URLs cannot be guessed or enumerated."""
     return secrets.token_urlsafe(32)

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from PIL import Image, UnidentifiedImageError
 
-from chat.models import Attachment, Contact, Message, Sender, new_attachment_key
+from chat.models import ATTACHMENT_BODY_PREFIX, Attachment, Contact, Message, Sender, new_attachment_key
 from chat.services.common import Posted
 from chat.services.messages import agent_send, send_visitor_message
 from tenants.errors import ErrorCode, ServiceError
@@ -39,7 +39,6 @@ _SIGNATURES: tuple[tuple[bytes, str, str], ...] = (
 )
 _WEBP = (b"RIFF", b"WEBP")
 THUMBNAIL_SIZE = (320, 320)
-BODY_PREFIX = "[attachment:"  # a message that shows an attachment starts "[attachment:<key>] <name>"
 
 
 @dataclass
@@ -59,7 +58,7 @@ def sniff_type(head: bytes) -> tuple[str, str] | None:
 
 
 def message_body(*, key: str, name: str) -> str:
-    return f"{BODY_PREFIX}{key}] {name}"
+    return f"{ATTACHMENT_BODY_PREFIX}{key}] {name}"
 
 
 def _clean_name(name: str, ext: str) -> str:
@@ -184,6 +183,3 @@ def delete_attachment_files(*, attachments: Any) -> int:
     transaction.on_commit(lambda: delete_files(names=names))
     return len(names)
 
-
-def is_attachment_message(message: Message) -> bool:
-    return message.body.startswith(BODY_PREFIX)

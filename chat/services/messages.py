@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from chat import events, learning, ratelimit
 from chat.models import (
+    ATTACHMENT_BODY_PREFIX,
     Contact,
     Conversation,
     ConversationStatus,
@@ -205,7 +206,7 @@ def _lock_visitor(contact: Contact) -> None:
 
 def _after_visitor_message(msg: Message, conv: Conversation, origin: str) -> None:
     _fan_out(msg, conv, origin=origin)
-    if conv.handled_by == HandledBy.BOT:
+    if conv.handled_by == HandledBy.BOT and not msg.body.startswith(ATTACHMENT_BODY_PREFIX):  # a file: no bot turn
         from chat.tasks import enqueue_respond
 
         # The visitor sees the bot typing at once (not when a worker picks the job up);

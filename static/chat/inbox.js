@@ -94,7 +94,7 @@
     var url = "/attachments/" + encodeURIComponent(key) + "/";
     var a = el("a", "body file"); a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
     if (/\.(png|jpe?g|gif|webp)$/i.test(name)) { var img = el("img"); img.src = url + "thumbnail/"; img.alt = name; a.appendChild(img); }
-    else a.textContent = "📄 " + name;
+    else a.textContent = "PDF · " + name;
     return a;
   }
   function sendAttachment(file) {

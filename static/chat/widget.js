@@ -85,7 +85,7 @@
     ".box{padding:10px 12px;border-top:1px solid #e2e8f0;background:#f8fafc}.box p{margin:0 0 6px}.box[hidden]{display:none}" +
     ".stars{display:flex;gap:4px;margin-bottom:6px}.stars button{border:1px solid #cbd5e1;background:#fff;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:15px}" +
     ".stars button[aria-pressed=true]{background:var(--c);color:#fff}" +
-    "form.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e2e8f0}button.attach{background:none;border:0;font-size:18px;cursor:pointer;padding:0 2px}a.file{display:block;color:inherit}a.file img{display:block;max-width:200px;max-height:200px;border-radius:8px}textarea{flex:1;resize:none;border:1px solid #cbd5e1;border-radius:10px;padding:8px;font-size:14px;min-height:40px;max-height:120px}" +
+    "form.compose{display:flex;gap:6px;padding:10px;border-top:1px solid #e2e8f0}button.attach{background:none;border:0;color:#475569;cursor:pointer;padding:0 2px;display:flex;align-items:center}a.file{display:block;color:inherit}a.file img{display:block;max-width:200px;max-height:200px;border-radius:8px}textarea{flex:1;resize:none;border:1px solid #cbd5e1;border-radius:10px;padding:8px;font-size:14px;min-height:40px;max-height:120px}" +
     "input{border:1px solid #cbd5e1;border-radius:8px;padding:6px;font-size:14px;width:100%;margin-bottom:6px}" +
     ".btn{background:var(--c);color:#fff;border:0;border-radius:10px;padding:0 14px;cursor:pointer;font-size:14px;min-height:36px}" +
     ".link{background:none;border:0;color:var(--c);cursor:pointer;padding:4px 12px;text-align:left;font-size:13px}" +
@@ -143,7 +143,14 @@
   // Attachments (issue 13): a paperclip posts the file over HTTP with the visitor token; the
   // server stores it and adds the message that shows it (it arrives like any other message).
   var attachIn = el("input", { type: "file", accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf" }); attachIn.hidden = true;
-  var attachBtn = el("button", { type: "button", "class": "attach", "aria-label": t("attach"), title: t("attach") }, "📎");
+  var attachBtn = el("button", { type: "button", "class": "attach", "aria-label": t("attach"), title: t("attach") });
+  (function () {
+    var NS = "http://www.w3.org/2000/svg", svg = document.createElementNS(NS, "svg"), path = document.createElementNS(NS, "path");
+    svg.setAttribute("viewBox", "0 0 24 24"); svg.setAttribute("width", "20"); svg.setAttribute("height", "20"); svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("fill", "none"); path.setAttribute("stroke", "currentColor"); path.setAttribute("stroke-width", "2"); path.setAttribute("stroke-linecap", "round");
+    path.setAttribute("d", "M21 11.5l-8.6 8.6a5 5 0 0 1-7.1-7.1l8.6-8.6a3.3 3.3 0 0 1 4.7 4.7l-8.6 8.6a1.7 1.7 0 0 1-2.4-2.4l7.9-7.9");
+    svg.appendChild(path); attachBtn.appendChild(svg);
+  })();
   form.appendChild(attachIn); form.appendChild(attachBtn); form.appendChild(input); form.appendChild(sendBtn);
   [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, transcriptBtn, form].forEach(function (n) { panel.appendChild(n); });
   wrap.appendChild(panel); wrap.appendChild(launch);
@@ -180,7 +187,7 @@
     var a = el("a", { href: url, target: "_blank", rel: "noopener noreferrer", "class": "file" });
     if (/\.(png|jpe?g|gif|webp)$/i.test(name)) {
       a.appendChild(el("img", { src: url.replace("/?token=", "/thumbnail/?token="), alt: name, loading: "lazy" }));
-    } else { a.textContent = "📄 " + name; }
+    } else { a.textContent = "PDF · " + name; }
     return a;
   }
   function insertBySeq(li, seq) {

@@ -96,7 +96,7 @@ def test_agent_sends_an_image_with_thumbnail(team_a, visit, media, client):
     assert client.get(f"{data['attachment']['url']}?token={token}").status_code == 200
 
 
-def test_visitor_sends_a_pdf_served_as_download(team_a, visit, media, client):
+def test_visitor_sends_a_pdf_served_as_download(team_a, visit, media, client, no_bot):
     widget, contact, conv = visit
     token = services.make_visitor_token(contact=contact)
     response = widget_post(client, widget, token=token, content=PDF, name="invoice.pdf",
@@ -105,6 +105,7 @@ def test_visitor_sends_a_pdf_served_as_download(team_a, visit, media, client):
     assert response["Access-Control-Allow-Origin"] == "https://a.example"
     data = response.json()
     assert data["message"]["conversation_id"] == conv.pk and data["attachment"]["thumbnail_url"] == ""
+    assert data["message"]["id"] not in {mid for _t, mid in no_bot}  # a file is not a question for the bot
     got = client.get(data["attachment"]["url"])  # the URL carries the visitor's token
     assert got.status_code == 200 and got["Content-Type"] == "application/pdf"
     assert_secure_headers(got, inline=False)
