@@ -47,7 +47,8 @@ async def terminate_sessions(stop: asyncio.Event) -> int:
     reason=(
         "Known broken (issue 14, measured 2026-11-30): while sessions are killed the visitors' "
         "messages are all stored once, but the web process's psycopg pool then times out "
-        "(PoolTimeout after KEFU_DB_POOL_TIMEOUT_S) and a later handshake hangs past 20 s; "
+        "(PoolTimeout after KEFU_DB_POOL_TIMEOUT_S, also with KEFU_DB_POOL_MAX_SIZE=64, so not the "
+        "bound) and a later handshake hangs past 20 s; "
         "the pool/thread connection handling must recover before this passes"
     ),
     strict=False,
