@@ -102,7 +102,8 @@ class QueryAdapter:
         single = v.ndim == 1
         out = np.atleast_2d(v) @ self.matrix
         out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out[0] if single else out
+        result: np.ndarray = out[0] if single else out
+        return result
 
     def save(self, directory: str | Path) -> Path:
         """Written to ``<dir>.partial`` and renamed: a killed worker never leaves a
@@ -294,7 +295,7 @@ def train_adapter(index: HybridIndex, train_q: np.ndarray, train_articles: Seque
                 raise Cancelled()
             loss = loss_of(perm[b:b + p.batch]) + p.identity_weight * ((W - eye) ** 2).sum() / W.shape[0]
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
             last = loss.item()
         with torch.no_grad():
