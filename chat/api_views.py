@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat import selectors, services
+from chat.attachment_views import too_large, upload_payload
 from chat.models import CannedResponse, Contact, Conversation, Label
 from chat.serializers import (
     AssignSerializer,
@@ -28,7 +31,8 @@ from chat.serializers import (
     SendSerializer,
     SnoozeSerializer,
 )
-from tenants.api import ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet
+from tenants.api import ServiceCreateMixin, ServiceDestroyMixin, TenantViewSet, raise_api_error
+from tenants.errors import ErrorCode, ServiceError
 from tenants.models import ADMIN_ROLES
 from tenants.pagination import MAX_PAGE_SIZE, bounded_int
 
@@ -42,7 +46,10 @@ FILTER_PARAMS = [
     OpenApiParameter("handled_by", str, enum=["bot", "human"]),
     OpenApiParameter("label", int),
     OpenApiParameter("contact", int),
-    OpenApiParameter("q", str),
+    OpenApiParameter("agent", int, description="assignee (membership id)"),
+    OpenApiParameter("since", OpenApiTypes.DATE, description="created on or after"),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="created on or before"),
+    OpenApiParameter("q", str, description="search in messages and the contact's name and e-mail"),
 ]
 
 
@@ -81,6 +88,9 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             handled_by=f.get("handled_by"),
             label_id=f.get("label"),
             contact_id=f.get("contact"),
+            agent_id=f.get("agent"),
+            since=f.get("since"),
+            until=f.get("until"),
             q=f.get("q", ""),
         )
 
@@ -140,6 +150,24 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Tena
             MessageSerializer(posted.message, context={"author_names": names}).data,
             status=status.HTTP_200_OK if posted.duplicate else status.HTTP_201_CREATED,
         )
+
+    @extend_schema(
+        request={"multipart/form-data": inline_serializer("AttachmentUpload", {"file": serializers.FileField()})},
+        responses={201: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def attachments(self, request: Request, tenant_slug: str, pk: str) -> Response:
+        """An image or PDF sent to the visitor as an agent reply (chat.services.attachments)."""
+        conv = self.get_object()
+        if too_large(request):
+            raise_api_error(ServiceError(_("The file is too large."), code=ErrorCode.TOO_LONG))
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise_api_error(ServiceError(_("No file was sent."), code=ErrorCode.EMPTY))
+        done = self.run_service(
+            services.agent_upload, conversation_id=conv.pk, upload=upload, size=upload.size, name=upload.name or ""
+        )
+        return Response(upload_payload(done, for_agent=True), status=status.HTTP_201_CREATED)
 
     def _act(self, fn: Any, **kwargs: Any) -> Response:
         conv = self.get_object()
