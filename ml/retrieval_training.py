@@ -115,26 +115,17 @@ def _claim(tenant_id: int, run_id: int | None) -> int | None:
 
 def retrain_retrieval(*, tenant_id: int, run_id: int | None = None) -> int | None:
     """Train, gate, register and maybe promote. Returns the new ModelVersion's pk."""
-    from ml.learning.trainer import Cancelled
-    from ml.training import _finish, _Heartbeat, _RunReporter, reap_stale_runs
+    from ml.training import reap_stale_runs, run_claimed
 
     reap_stale_runs(tenant_id=tenant_id)
     claimed = _claim(tenant_id, run_id)
     if claimed is None:
         return None
-    reporter = _RunReporter(tenant_id, claimed)
     out_dir = Path(settings.KEFU_MODEL_DIR) / f"tenant-{tenant_id}" / f"retrieval-run{claimed}"
-    try:
-        with _Heartbeat(tenant_id, claimed):
-            return _train_and_register(tenant_id, claimed, reporter, out_dir)
-    except Cancelled:
-        TrainingRun.objects.for_tenant(tenant_id).filter(pk=claimed, status=RunStatus.RUNNING).update(
-            status=RunStatus.CANCELLED, stage="cancelled", finished_at=timezone.now(), message=_("Cancelled."))
-        return None
-    except Exception as exc:  # noqa: BLE001 - recorded on the run; serving is untouched
-        logger.exception("retrieval retrain of tenant %s (run %s) failed", tenant_id, claimed)
-        _finish(tenant_id, claimed, status=RunStatus.FAILED, message=f"{type(exc).__name__}: {exc}"[:500])
-        return None
+    return run_claimed(
+        tenant_id, claimed, lambda reporter: _train_and_register(tenant_id, claimed, reporter, out_dir),
+        what="retrieval retrain",
+    )
 
 
 def _train_and_register(tenant_id: int, run_id: int, reporter: Any, out_dir: Path) -> int | None:

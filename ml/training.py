@@ -22,6 +22,7 @@ import logging
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -284,23 +285,33 @@ def _finish(tenant_id: int, run_id: int, **fields: Any) -> None:
 
 def retrain_tenant(*, tenant_id: int, run_id: int | None = None, trigger: str = RunTrigger.MANUAL) -> int | None:
     """Train, evaluate, register and maybe promote. Returns the new ModelVersion's pk."""
-    from ml.learning.trainer import Cancelled
-
     reap_stale_runs(tenant_id=tenant_id)
     claimed = _claim(tenant_id, run_id, trigger)
     if claimed is None:  # already taken (redelivery), cancelled, reaped, or another run active
         return None
-    reporter = _RunReporter(tenant_id, claimed)
     out_dir = Path(settings.KEFU_MODEL_DIR) / f"tenant-{tenant_id}" / f"intent-run{claimed}"
+    return run_claimed(
+        tenant_id, claimed, lambda reporter: _train_and_register(tenant_id, claimed, reporter, out_dir, trigger),
+        what="retrain",
+    )
+
+
+def run_claimed(tenant_id: int, claimed: int, train: Callable[[Any], int | None], *, what: str) -> int | None:
+    """`train(reporter)` for a claimed run, under its heartbeat: a cancel marks the run
+    cancelled, any other failure marks it failed (logged as `what`); serving is untouched
+    either way. The new ModelVersion's pk, or None."""
+    from ml.learning.trainer import Cancelled
+
+    reporter = _RunReporter(tenant_id, claimed)
     try:
         with _Heartbeat(tenant_id, claimed):
-            return _train_and_register(tenant_id, claimed, reporter, out_dir, trigger)
+            return train(reporter)
     except Cancelled:
         _runs(tenant_id).filter(pk=claimed, status=RunStatus.RUNNING).update(
             status=RunStatus.CANCELLED, stage="cancelled", finished_at=timezone.now(), message=_("Cancelled."))
         return None
     except Exception as exc:  # noqa: BLE001 - recorded on the run; serving is untouched
-        logger.exception("retrain of tenant %s (run %s) failed", tenant_id, claimed)
+        logger.exception("%s of tenant %s (run %s) failed", what, tenant_id, claimed)
         _finish(tenant_id, claimed, status=RunStatus.FAILED, message=f"{type(exc).__name__}: {exc}"[:500])
         return None
 
