@@ -38,7 +38,7 @@ from ml.models import (
 from tenants.dispatch import enqueue
 from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
-from tenants.services import check_admin, delete_owned
+from tenants.services import check_admin, delete_owned, locked_owned
 
 logger = logging.getLogger(__name__)
 
@@ -549,9 +549,7 @@ def create_action(
 def update_action(*, actor: Membership, action_id: int, **changes: Any) -> Action:
     """Partial update. ``auth_header_value``: empty/None keeps the stored secret."""
     check_admin(actor)
-    action = Action.objects.for_tenant(actor.tenant).select_for_update().filter(pk=action_id).first()
-    if action is None:
-        raise ServiceError(_("Action not found."), code="not_found")
+    action = locked_owned(Action, _("Action not found."), tenant=actor.tenant, pk=action_id)
     merged = {
         "name": changes.get("name", action.name), "method": changes.get("method", action.method),
         "url_template": changes.get("url_template", action.url_template),
@@ -618,9 +616,7 @@ def decide_suggestion(*, actor: Membership, suggestion_id: int, accept: bool, ti
 
     check_admin(actor)
     with transaction.atomic():
-        s = SuggestedArticle.objects.for_tenant(actor.tenant_id).select_for_update().filter(pk=suggestion_id).first()
-        if s is None:
-            raise ServiceError(_("Suggestion not found."), code="not_found")
+        s = locked_owned(SuggestedArticle, _("Suggestion not found."), tenant=actor.tenant_id, pk=suggestion_id)
         if s.status != SuggestionStatus.PENDING:
             raise ServiceError(_("This suggestion was already decided."), code="invalid")
         article = None

@@ -49,7 +49,7 @@ from ml.models import (
 )
 from tenants.errors import ServiceError
 from tenants.models import Membership
-from tenants.services import check_admin
+from tenants.services import check_admin, locked_owned
 
 logger = logging.getLogger(__name__)
 
@@ -410,9 +410,7 @@ def serve_version(*, actor: Membership, version_id: int) -> ModelVersion:
     check_admin(actor)
     tenant_id = actor.tenant_id
     with transaction.atomic():
-        version = ModelVersion.objects.for_tenant(tenant_id).select_for_update().filter(pk=version_id).first()
-        if version is None:
-            raise ServiceError(_("Model version not found."), code="not_found")
+        version = locked_owned(ModelVersion, _("Model version not found."), tenant=tenant_id, pk=version_id)
         if version.status == ModelStatus.SERVING:
             raise ServiceError(_("This version is already serving."), code="invalid")
         if version.status == ModelStatus.FAILED or not version.artifact_path or not Path(version.artifact_path).is_dir():

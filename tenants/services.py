@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
@@ -28,11 +29,21 @@ from tenants.models import ADMIN_ROLES, ApiKey, Invitation, Membership, Role, Te
 
 User = get_user_model()
 INVITATION_TTL = timedelta(days=7)
+_M = TypeVar("_M", bound=Model)
 
 
 def check_admin(actor: Membership) -> None:
     if actor.role not in ADMIN_ROLES:
         raise ServiceError(_("Only owners and admins can do this."), code="forbidden")
+
+
+def locked_owned(model: type[_M], missing: str, *, tenant: Tenant | int, pk: int) -> _M:
+    """The tenant's row `pk` of `model`, locked for update (inside the caller's transaction);
+    none there is a NOT_FOUND refusal saying `missing`."""
+    row = model.objects.for_tenant(tenant).select_for_update().filter(pk=pk).first()  # type: ignore[attr-defined]
+    if row is None:
+        raise ServiceError(missing, code=ErrorCode.NOT_FOUND)
+    return row  # type: ignore[no-any-return]
 
 
 def delete_owned(model: type[Model], missing: str, *, tenant: Tenant | int, pk: int) -> None:
@@ -184,9 +195,7 @@ def change_role(*, actor: Membership, membership_id: int, role: str) -> Membersh
     check_admin(actor)
     if role not in Role.values:
         raise ServiceError(_("Unknown role."))
-    target = Membership.objects.for_tenant(actor.tenant).select_for_update().filter(pk=membership_id).first()
-    if target is None:
-        raise ServiceError(_("Member not found."), code="not_found")
+    target = locked_owned(Membership, _("Member not found."), tenant=actor.tenant, pk=membership_id)
     if Role.OWNER in (role, target.role) and actor.role != Role.OWNER:
         raise ServiceError(_("Only an owner can grant or take away the owner role."), code="forbidden")
     if target.role == Role.OWNER and role != Role.OWNER and _owners_left_after(actor.tenant, target) == 0:
@@ -198,9 +207,7 @@ def change_role(*, actor: Membership, membership_id: int, role: str) -> Membersh
 
 @transaction.atomic
 def remove_member(*, actor: Membership, membership_id: int) -> None:
-    target = Membership.objects.for_tenant(actor.tenant).select_for_update().filter(pk=membership_id).first()
-    if target is None:
-        raise ServiceError(_("Member not found."), code="not_found")
+    target = locked_owned(Membership, _("Member not found."), tenant=actor.tenant, pk=membership_id)
     if target.pk != actor.pk:  # anyone may leave; removing others needs admin
         check_admin(actor)
         if target.role == Role.OWNER and actor.role != Role.OWNER:

@@ -27,9 +27,8 @@ from chat.models import Attachment, Contact, Conversation, CsatResponse, Message
 from chat.services.attachments import delete_attachment_files
 from mail import privacy as mail_privacy
 from ml import api as ml_api
-from tenants.errors import ServiceError
 from tenants.models import Membership, Tenant
-from tenants.services import check_admin
+from tenants.services import check_admin, locked_owned
 
 _PURGE_BATCH = 5000
 
@@ -39,9 +38,7 @@ def forget_contact(*, actor: Membership, contact_id: int) -> dict[str, int]:
     check_admin(actor)
     tenant_id = actor.tenant_id
     with transaction.atomic():
-        contact = Contact.objects.for_tenant(tenant_id).select_for_update().filter(pk=contact_id).first()
-        if contact is None:
-            raise ServiceError(_("Visitor not found."), code="not_found")
+        contact = locked_owned(Contact, _("Visitor not found."), tenant=tenant_id, pk=contact_id)
         conversation_ids = list(
             Conversation.objects.for_tenant(tenant_id).filter(contact_id=contact.pk).values_list("pk", flat=True)
         )
