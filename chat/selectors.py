@@ -105,22 +105,19 @@ def inbox_conversations(
         qs = qs.filter(assignee__isnull=True)
     elif view == "mine":
         qs = qs.filter(assignee_id=membership_id) if membership_id else qs.none()
-    if status:
-        qs = qs.filter(status=status)
-    if handled_by:
-        qs = qs.filter(handled_by=handled_by)
-    if contact_id:
-        qs = qs.filter(contact_id=contact_id)
+    given = {
+        "status": status,
+        "handled_by": handled_by,
+        "contact_id": contact_id,
+        "assignee_id": agent_id,
+        "created_at__date__gte": since,
+        "created_at__date__lte": until,
+    }
+    qs = qs.filter(**{lookup: value for lookup, value in given.items() if value})  # a filter left empty: any
     if label_id:
         qs = qs.filter(
             pk__in=ConversationLabel.objects.for_tenant(tenant_id).filter(label_id=label_id).values("conversation_id")
         )
-    if agent_id:
-        qs = qs.filter(assignee_id=agent_id)
-    if since:
-        qs = qs.filter(created_at__date__gte=since)
-    if until:
-        qs = qs.filter(created_at__date__lte=until)
     if q.strip():
         # Contacts in a second query: joined, the planner hashes every contact of the
         # tenant for the thousands of matches before it keeps one page.
