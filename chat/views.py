@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from chat import selectors, services
 from chat.models import Contact
 from tenants import selectors as tenant_selectors
-from tenants.portal import TenantPortalView, posted_id
+from tenants.portal import TenantPortalView, found, posted_id
 
 
 class InboxView(TenantPortalView):
@@ -45,10 +45,7 @@ class ContactView(TenantPortalView):
     admin_only = True
 
     def contact(self) -> Contact:
-        contact = selectors.contact_get(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"])
-        if contact is None:
-            raise Http404
-        return contact
+        return found(selectors.contact_get(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"]))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -79,9 +76,7 @@ class ContactExportView(TenantPortalView):
     admin_only = True
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        data = selectors.contact_export(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"])
-        if data is None:
-            raise Http404
+        data = found(selectors.contact_export(tenant_id=self.tenant.pk, contact_id=self.kwargs["pk"]))
         response = JsonResponse(data, json_dumps_params={"ensure_ascii": False, "indent": 2})
         response["Content-Disposition"] = f'attachment; filename="visitor-{self.kwargs["pk"]}.json"'
         return response

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ml import retrieval_training, selectors, services, training
 from ml.models import ArticleStatus, FeedbackKind, ImportStatus, RetrainSchedule, UnsupportedLanguage
 from ml.public_views import render_markdown
-from tenants.portal import TenantPortalView
+from tenants.portal import TenantPortalView, found
 
 
 def _int(value: Any) -> int:
@@ -62,16 +62,13 @@ class ArticleView(TenantPortalView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        article = selectors.article_get(tenant=self.tenant, article_id=_int(self.kwargs["pk"]))
-        if article is None:
-            raise Http404
+        article = found(selectors.article_get(tenant=self.tenant, article_id=_int(self.kwargs["pk"])))
         context.update(article=article, statuses=ArticleStatus.choices,
                        preview=mark_safe(render_markdown(article.body)))  # noqa: S308 - sanitised by nh3
         return context
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if selectors.article_get(tenant=self.tenant, article_id=_int(kwargs["pk"])) is None:
-            raise Http404
+        found(selectors.article_get(tenant=self.tenant, article_id=_int(kwargs["pk"])))
         return super().post(request, *args, **kwargs)
 
     def op_delete(self, request: HttpRequest, post: Any) -> HttpResponse | None:
@@ -261,9 +258,7 @@ class ModelVersionView(TenantPortalView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        version = selectors.model_version_get(tenant=self.tenant, version_id=_int(self.kwargs["pk"]))
-        if version is None:
-            raise Http404
+        version = found(selectors.model_version_get(tenant=self.tenant, version_id=_int(self.kwargs["pk"])))
         context.update(version=version, rows=_metric_rows(version.metrics or {}, version.serving_metrics or None,
                                                           version.kind),
                        replay=version.replay or {}, confused=(version.metrics or {}).get("confused_pairs", [])[:8])

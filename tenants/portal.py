@@ -7,7 +7,7 @@ non-member gets the same 404 as a missing tenant. Subclasses may not override di
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -22,6 +22,8 @@ from tenants import selectors
 from tenants.errors import ServiceError
 from tenants.models import ADMIN_ROLES, Membership, Tenant
 
+_T = TypeVar("_T")
+
 _ID = re.compile(r"[0-9]{1,18}")
 
 
@@ -32,6 +34,13 @@ def posted_id(request: HttpRequest, name: str) -> int:
     if not _ID.fullmatch(raw):
         raise BadRequest(_("The form field %(field)s must be a whole number.") % {"field": name})
     return int(raw)
+
+
+def found(value: _T | None) -> _T:
+    """What a selector found, or the page's 404 when it found nothing."""
+    if value is None:
+        raise Http404
+    return value
 
 
 class TenantPortalView(TemplateResponseMixin, ContextMixin, View):
