@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import select
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,8 @@ def _close_if_needed() -> None:
     for conn in connections.all(initialized_only=True):
         if conn.connection is None:
             continue
+        if _server_hung_up(conn):
+            conn.errors_occurred = True  # so the check below tests it (SELECT 1) and drops it
         if (
             conn.errors_occurred
             or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]
@@ -80,6 +83,22 @@ def _close_if_needed() -> None:
             or (conn.close_at is not None and getattr(conn, "pool", None) is None and time.monotonic() >= conn.close_at)
         ):
             conn.close_if_unusable_or_obsolete()
+
+
+def _server_hung_up(conn: Any) -> bool:
+    """Whether the server ended this idle connection, without a round trip.
+
+    Between frames the connection is idle, so the server sends nothing on it unless it
+    ends the session (pg_terminate_backend, a restart: an error, then EOF). Without this
+    the next frame's query failed on it (error `internal`, close 1011; issue 14).
+    """
+    if conn.vendor != "postgresql":
+        return False
+    if conn.connection.closed:
+        return True
+    poller = select.poll()  # not select.select: a busy server's descriptors pass 1024
+    poller.register(conn.connection.fileno(), select.POLLIN)
+    return bool(poller.poll(0))
 
 
 # Socket database calls run in their own pool (each thread keeps one connection). Every

@@ -7,6 +7,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("KEFU_DB_POOL", "1")
 django_asgi_app = get_asgi_application()
 
+from config.db_pool import sweep_dead_connections_on_failed_check  # noqa: E402
+
+sweep_dead_connections_on_failed_check()
+
 from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402

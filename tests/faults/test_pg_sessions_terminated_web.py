@@ -43,17 +43,7 @@ async def terminate_sessions(stop: asyncio.Event) -> int:
     return killed
 
 
-@pytest.mark.xfail(
-    reason=(
-        "Known broken (issue 14, measured 2026-11-30): while sessions are killed the visitors' "
-        "messages are all stored once, but the web process's psycopg pool then times out "
-        "(PoolTimeout after KEFU_DB_POOL_TIMEOUT_S, also with KEFU_DB_POOL_MAX_SIZE=64, so not the "
-        "bound) and a later handshake hangs past 20 s; "
-        "the pool/thread connection handling must recover before this passes"
-    ),
-    strict=False,
-)
-def test_14_terminated_sessions_lose_and_duplicate_nothing(team_a, tmp_path, monkeypatch):
+def test_terminated_sessions_lose_and_duplicate_nothing(team_a, tmp_path, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
     widget, _secret = tenant_services.create_widget(actor=team_a.owner, name="Fault 14", allowed_origins=ORIGIN)
     with uvicorn_server(
