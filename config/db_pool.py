@@ -1,13 +1,14 @@
 """The web process's psycopg pool: sweep out every dead idle connection at once.
 
 psycopg_pool checks a connection on checkout (CONN_HEALTH_CHECKS) and, when the check
-fails, discards it and sleeps before taking the next one, 1 s, 2 s, 4 s, ... (its
-AttemptWithBackoff). A PostgreSQL restart or terminated sessions kill every idle
-connection in the pool together, so a caller walked through them one by one and hit
-KEFU_DB_POOL_TIMEOUT_S after about four (issue 14), whatever the pool size, and the
-handshakes, which share one thread, queued behind it. Here the first failed check
+fails, discards it and takes the next one, at once the first time, then after 1 s,
+2 s, 4 s, ... (its AttemptWithBackoff). A PostgreSQL restart or terminated sessions kill
+every idle connection in the pool together, so a caller walked through them one by one
+and hit KEFU_DB_POOL_TIMEOUT_S after about five (issue 14), whatever the pool size, and
+the handshakes, which share one thread, queued behind it. Here the first failed check
 checks all the idle connections at once (pool.check() replaces the dead ones), so the
-caller's one retry, after about a second, finds a live connection.
+caller's immediate retry finds a live connection (8 killed idle connections: PoolTimeout
+after 10 s before, a connection in 0.0 s after).
 """
 
 from __future__ import annotations
