@@ -42,7 +42,7 @@
     var b = el("button"); b.type = "button";
     b.appendChild(el("div", "who", who(c)));
     b.appendChild(el("div", "preview", (c.handled_by === "bot" ? T.bot + " · " : "") + (c.last_message_preview || "")));
-    b.addEventListener("click", function () { openConv(c.id); });
+    b.addEventListener("click", function () { openConv(c.id); showPane("thread"); });
     li.appendChild(b); return li;
   }
   function upsertListItem(c) {
@@ -55,6 +55,13 @@
     if (old) old.replaceWith(li); else $("conv-list").prepend(li);
     $("conv-empty").hidden = true;
   }
+
+  // Phones show one pane at a time (inbox.css); wider screens ignore data-pane.
+  function showPane(pane) {
+    $("inbox").dataset.pane = pane;
+    document.querySelectorAll(".inbox-panes button").forEach(function (b) { b.setAttribute("aria-current", String(b.dataset.pane === pane)); });
+  }
+  document.querySelectorAll(".inbox-panes button").forEach(function (b) { b.addEventListener("click", function () { showPane(b.dataset.pane); }); });
 
   // --- thread -----------------------------------------------------------------------
   function openConv(id) {

@@ -73,7 +73,7 @@
     // Phone-sized screens: the open panel takes the whole screen (the launcher hides; the
     // close button is in the header), 16px inputs so iOS does not zoom, safe-area padding.
     "@media (max-width:480px){.panel{top:0;left:0;right:0;bottom:0;width:auto;max-width:none;height:auto;max-height:none;border-radius:0;" +
-    "padding-bottom:env(safe-area-inset-bottom)}.wrap.open .launch{display:none}textarea,input{font-size:16px}.head{padding-top:calc(10px + env(safe-area-inset-top))}}" +
+    "padding-bottom:env(safe-area-inset-bottom)}.wrap.open .launch{display:none}.panel textarea,.panel input{font-size:16px}.head{padding-top:calc(10px + env(safe-area-inset-top))}}" +
     ".head{background:var(--c);color:#fff;padding:10px 12px;display:flex;align-items:center;gap:8px}.head h2{font-size:16px;margin:0;flex:1}" +
     ".head button{background:rgba(255,255,255,.2);color:#fff;border:0;border-radius:8px;padding:6px 10px;cursor:pointer;font-size:13px}" +
     ".status{padding:6px 12px;background:#f8fafc;color:#475569;font-size:12px;border-bottom:1px solid #e2e8f0}.status:empty{display:none}" +
@@ -153,6 +153,11 @@
   })();
   form.appendChild(attachIn); form.appendChild(attachBtn); form.appendChild(input); form.appendChild(sendBtn);
   [head, status, pastList, log, typingEl, emailBox, csatBox, pastBtn, transcriptBtn, form].forEach(function (n) { panel.appendChild(n); });
+  // The e-mail and rating boxes (and the status/typing lines) shrink the log when they appear:
+  // a reader at the bottom stays at the bottom so they never hide the newest message.
+  var logAtBottom = true;
+  log.addEventListener("scroll", function () { logAtBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 8; });
+  if (window.ResizeObserver) new ResizeObserver(function () { if (logAtBottom) log.scrollTop = log.scrollHeight; }).observe(log);
   wrap.appendChild(panel); wrap.appendChild(launch);
   function setColor(c) { S.color = c; wrap.style.setProperty("--c", c); }
   setColor("#2563eb");
@@ -259,6 +264,8 @@
     }
     if (c.id === S.viewing) {
       csatBox.hidden = !(c.status === "resolved" && c.csat_state === "requested");
+      // Already with a person (until resolved): asking for one again would only confuse.
+      humanBtn.hidden = !!S.unavailable || (c.handled_by === "human" && c.status !== "resolved");
       if (c.status === "resolved") status.textContent = c.csat_state === "answered" ? t("thanks") : t("resolved");
       else if (c.handled_by === "human" && status.textContent === t("resolved")) status.textContent = "";
       updateSolved();
