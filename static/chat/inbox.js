@@ -166,7 +166,7 @@
   }
   function renderHead(c) {
     $("thread-title").textContent = who(c) + " · #" + c.id;
-    $("thread-status").textContent = c.status;
+    $("thread-status").textContent = T["status_" + c.status] || c.status;
     $("thread-handled").textContent = c.handled_by === "bot" ? T.bot : T.human;
     $("btn-takeover").hidden = c.handled_by === "human" && c.assignee === cfg.membership_id;
     $("btn-resolve").hidden = c.status === "resolved";

@@ -86,6 +86,7 @@ def _agent_pages(chromium, base: str, team, lang: str) -> None:
     expect(page.locator(".inbox-thread")).to_be_visible()
     expect(page.locator(".inbox-list")).to_be_hidden()
     expect(page.locator("#messages li.visitor").first).to_be_visible(timeout=10000)
+    expect(page.locator("#thread-status")).to_have_text({"en": "Open", "zh-hans": "进行中"}[lang])
     _assert_fits(page, f"inbox conversation ({lang})")
     shot(page, f"phone-inbox-conversation-{lang}")
     page.click(".inbox-panes button[data-pane=side]")

@@ -96,7 +96,7 @@ def test_visitor_agent_flow(team_a, tmp_path, monkeypatch):
                 ]
 
                 agent.click("#btn-resolve")
-                expect(agent.locator("#thread-status")).to_have_text("resolved", timeout=10000)
+                expect(agent.locator("#thread-status")).to_have_text("Resolved", timeout=10000)  # the translated label
                 csat = visitor.locator("[data-kefu] form.csat")
                 expect(csat).to_be_visible(timeout=10000)
                 visitor.locator("[data-kefu] .stars button[data-rating='5']").click()
