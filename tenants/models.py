@@ -82,6 +82,8 @@ class Widget(TenantOwnedModel):
     locale = models.CharField(max_length=10, default="auto")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # First hello from an allowed origin: the onboarding checklist's "widget installed".
+    first_connected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
