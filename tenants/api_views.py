@@ -28,6 +28,7 @@ from tenants.serializers import (
     WidgetCreatedSerializer,
     WidgetSerializer,
 )
+from tenants.widget_hours import set_widget_hours
 
 
 class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDestroyMixin, TenantViewSet):
@@ -80,6 +81,7 @@ class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDes
     @extend_schema(request=WidgetSerializer, responses={201: WidgetCreatedSerializer})
     def create(self, request: Request, tenant_slug: str) -> Response:
         widget, secret = self.run_service(services.create_widget, **self._fields(request))
+        widget = self._save_hours(widget)
         widget.identity_secret = secret
         return self.created(WidgetCreatedSerializer, widget)
 
@@ -87,7 +89,16 @@ class WidgetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ServiceDes
     def partial_update(self, request: Request, tenant_slug: str, pk: str) -> Response:
         widget: Widget = self.get_object()  # type: ignore[assignment]
         widget = self.run_service(services.update_widget, widget_id=widget.pk, **self._fields(request, widget))
+        widget = self._save_hours(widget)
         return Response(WidgetSerializer(widget).data)
+
+    def _save_hours(self, widget: Widget) -> Widget:
+        """Business hours and away message, from the already validated request body."""
+        validated = self.validated(WidgetSerializer, widget, partial=True)
+        names = {"time_zone": "time_zone", "business_hours": "schedule", "holidays": "holidays",
+                 "away_message": "away_message"}
+        given = {arg: validated[field] for field, arg in names.items() if field in validated}
+        return self.run_service(set_widget_hours, widget_id=widget.pk, **given) if given else widget
 
     @extend_schema(request=None, responses=SecretSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -80,10 +82,13 @@ class Widget(TenantOwnedModel):
     greeting = models.CharField(max_length=300, default="Hi! How can we help?")
     # "auto": the widget follows the page's lang / the visitor's browser; "en" or "zh-hans" pins it.
     locale = models.CharField(max_length=10, default="auto")
+    # Business hours (tenants.business_hours): an empty schedule means always open.
+    time_zone = models.CharField(max_length=64, default="UTC")
+    business_hours = models.JSONField(default=dict, blank=True)
+    holidays = models.JSONField(default=list, blank=True)
+    away_message = models.CharField(max_length=500, blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    # First hello from an allowed origin: the onboarding checklist's "widget installed".
-    first_connected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -93,6 +98,11 @@ class Widget(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def business_hours_json(self) -> str:
+        """The weekly schedule as the settings page edits it."""
+        return json.dumps(self.business_hours, ensure_ascii=False)
 
 
 class ApiKey(TenantOwnedModel):

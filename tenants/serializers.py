@@ -1,5 +1,8 @@
+from typing import Any
+
 from rest_framework import serializers
 
+from tenants import business_hours
 from tenants.models import ApiKey, Invitation, Membership, Role, Widget
 
 
@@ -46,10 +49,31 @@ class WidgetSerializer(serializers.ModelSerializer):
             "color",
             "greeting",
             "locale",
+            "time_zone",
+            "business_hours",
+            "holidays",
+            "away_message",
             "is_active",
             "created_at",
         ]
         read_only_fields = ["id", "public_key", "is_active", "created_at"]
+
+    def validate_time_zone(self, value: str) -> str:
+        return _hours_rule(business_hours.validate_time_zone, value)
+
+    def validate_business_hours(self, value: object) -> object:
+        return _hours_rule(business_hours.validate_schedule, value)
+
+    def validate_holidays(self, value: object) -> object:
+        return _hours_rule(business_hours.validate_holidays, value)
+
+
+def _hours_rule(rule: Any, value: Any) -> Any:
+    """A business-hours rule's ValueError becomes the field's 400."""
+    try:
+        return rule(value)
+    except ValueError as exc:
+        raise serializers.ValidationError(str(exc)) from exc
 
 
 class WidgetCreatedSerializer(WidgetSerializer):

@@ -18,6 +18,7 @@ from tenants import login_throttle, origins, selectors, services
 from tenants.errors import ServiceError
 from tenants.models import Role
 from tenants.portal import TenantPortalView, posted_id
+from tenants.widget_hours import set_widget_hours
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -46,8 +47,7 @@ def signup(request: HttpRequest) -> HttpResponse:
             return render(request, "tenants/signup.html", {"error": exc.message, "form": request.POST}, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to Kefu! Create a widget to start chatting."))
-        # The onboarding checklist (chat:start; a URL name, not an import of chat).
-        return redirect("chat:start", tenant_slug=tenant.slug)
+        return redirect("tenants:settings", tenant_slug=tenant.slug)
     return render(request, "tenants/signup.html", {"form": {}})
 
 
@@ -215,6 +215,20 @@ class SettingsView(TenantPortalView):
                 locale=post.get("locale", "auto"),
             ),
             _("Widget saved."),
+        )
+
+    def op_widget_hours(self, request: HttpRequest, post: Any) -> None:
+        self.run_service(
+            request,
+            lambda: set_widget_hours(
+                actor=self.membership,
+                widget_id=posted_id(request, "widget_id"),
+                time_zone=post.get("time_zone", ""),
+                schedule=post.get("business_hours", ""),
+                holidays=post.get("holidays", ""),
+                away_message=post.get("away_message", ""),
+            ),
+            _("Business hours saved."),
         )
 
     def op_rotate_secret(self, request: HttpRequest, post: Any) -> None:

@@ -25,7 +25,7 @@ from chat.services.attachments import agent_upload, visitor_upload
 from chat.services.bot import post_bot_result
 from chat.services.common import CLIENT_MSG_ID_RE, Posted
 from chat.services.feedback import message_feedback, submit_csat
-from chat.services.handoff import handoff_status, request_human, take_over
+from chat.services.handoff import handoff_status, request_human, take_over, widget_availability
 from chat.services.housekeeping import auto_resolve_idle, bot_auto_resolve_after, wake_snoozed
 from chat.services.inbox import assign, confirm_resolution, reopen, resolve, set_status_pending, snooze
 from chat.services.labels import create_canned_response, create_label, delete_canned_response, delete_label, set_labels
@@ -69,6 +69,7 @@ __all__ = [
     "send_visitor_message",
     "agent_send",
     "handoff_status",
+    "widget_availability",
     "request_human",
     "take_over",
     "assign",

@@ -30,8 +30,14 @@ from chat.services.common import (
 )
 from mail import notify as mail_notify
 from ml.api import HandoffReason
+from tenants import business_hours
 from tenants.errors import ErrorCode, ServiceError
-from tenants.models import Membership
+from tenants.models import Membership, Widget
+
+
+def widget_availability(*, widget: Widget) -> dict[str, Any]:
+    """Open now, next opening and away message of the widget's business hours."""
+    return business_hours.availability(widget, timezone.now())
 
 
 def handoff_status(*, conversation: Conversation) -> dict[str, Any]:
@@ -39,8 +45,10 @@ def handoff_status(*, conversation: Conversation) -> dict[str, Any]:
     online, else that we will reply by e-mail (the widget then asks for an address)."""
     from chat import selectors
 
-    online = selectors.agents_online(tenant_id=conversation.tenant_id)
-    data: dict[str, Any] = {"agents_online": online, "position": None}
+    hours = widget_availability(widget=conversation.widget)
+    # Outside business hours nobody answers live: the widget asks for the e-mail as when offline.
+    online = hours["open"] and selectors.agents_online(tenant_id=conversation.tenant_id)
+    data: dict[str, Any] = {"agents_online": online, "position": None, **hours}
     if online and conversation.assignee_id is None:
         data["position"] = selectors.queue_position(conversation=conversation)
     return data

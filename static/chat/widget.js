@@ -26,7 +26,9 @@
       back: "Back", seen: "Seen", you: "You", bot: "Assistant", agent: "Agent", rateN: "Rate {n} of 5",
       error: "Not sent: {m}", solved: "This solved my problem",
       unavailable: "Chat is unavailable on this site.", transcript: "E-mail me this conversation", transcriptSent: "Sent to {e}.",
-      attach: "Attach an image or PDF", attachFailed: "File not sent: {m}" },
+      attach: "Attach an image or PDF", attachFailed: "File not sent: {m}",
+      hoursBack: "We reply during business hours: back {t}.", hoursClosed: "We are outside business hours right now.",
+      closedEmail: "We are outside business hours. Leave your e-mail and we will reply by e-mail." },
     "zh-hans": { open: "打开聊天", close: "关闭聊天", title: "联系我们", human: "转人工", send: "发送",
       placeholder: "输入消息…", connecting: "连接中…", offline: "重新连接中…", sending: "发送中…",
       queue: "您前面还有 {n} 位，客服马上就来。", noagents: "目前没有在线客服。请留下邮箱，我们会通过邮件回复您。",
@@ -35,7 +37,9 @@
       resolved: "本次会话已结束。再次发送消息即可开始新的会话。", past: "历史会话", back: "返回", seen: "已读",
       you: "您", bot: "智能助手", agent: "客服", rateN: "评 {n} 分（满分 5 分）", error: "未发送：{m}",
       solved: "问题已解决", unavailable: "此网站暂时无法使用聊天。", transcript: "把对话记录发到我的邮箱", transcriptSent: "已发送到 {e}。",
-      attach: "发送图片或 PDF", attachFailed: "文件未发送：{m}" }
+      attach: "发送图片或 PDF", attachFailed: "文件未发送：{m}",
+      hoursBack: "我们在营业时间内回复：{t} 恢复服务。", hoursClosed: "现在不在营业时间。",
+      closedEmail: "现在不在营业时间。请留下邮箱，我们会通过邮件回复您。" }
   };
   // UI language: pinned by the site (data-locale, kefuSettings.locale, or the widget's setting
   // from the server unless "auto"); else the page's lang; else the first of the visitor's
@@ -50,6 +54,13 @@
   var lang = pickLang(PINNED);
   var LABELS = [];  // [node, string key, attribute or null for text, vars]
   function t(k, vars) { var s = (STRINGS[lang] || STRINGS.en)[k] || STRINGS.en[k]; for (var v in vars || {}) s = s.replace("{" + v + "}", vars[v]); return s; }
+
+  // Closed: the away message and when we are back, in the visitor's own clock.
+  function hoursText(h) {
+    var when = h.next_open && new Date(h.next_open).toLocaleString(lang === "zh-hans" ? "zh-CN" : "en",
+      { weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+    return [h.away_message || "", when ? t("hoursBack", { t: when }) : t("hoursClosed")].filter(Boolean).join(" ");
+  }
 
   function load(k, d) { try { var v = localStorage.getItem(STORE + k); return v ? JSON.parse(v) : d; } catch (e) { return d; } }
   function save(k, v) { try { localStorage.setItem(STORE + k, JSON.stringify(v)); } catch (e) { /* private mode */ } }
@@ -333,6 +344,7 @@
         S.convs.forEach(function (c) { if (c.id === S.viewing) setConversation(c); });
         pastBtn.hidden = S.convs.filter(function (c) { return c.status === "resolved"; }).length === 0;
         S.email = (f.contact && f.contact.email) || ""; updateTranscript();
+        if (f.hours && f.hours.open === false) status.textContent = hoursText(f.hours);
         S.outbox.forEach(renderPending); flushOutbox();
         break;
       case "replay":
@@ -374,7 +386,11 @@
         typingEl.hidden = true;
         if (f.conversation) setConversation(f.conversation);
         if (f.agents_online && f.position) { status.textContent = t("queue", { n: f.position }); emailBox.hidden = true; }
-        else if (!f.agents_online) { status.textContent = ""; emailBox.hidden = false; }
+        else if (!f.agents_online) {
+          var closed = f.open === false;  // outside business hours: ask for the e-mail as when nobody is online
+          status.textContent = closed ? hoursText(f) : ""; emailP.textContent = t(closed ? "closedEmail" : "noagents");
+          emailBox.hidden = false;
+        }
         break;
       case "typing":
         if ((f.side === "agent" || f.side === "bot") && f.conversation_id === S.viewing) {
