@@ -28,6 +28,7 @@ from chat import events, selectors, services
 from chat.models import Contact
 from chat.presenters import contact_payload, conversation_payload, message_payload
 from tenants import selectors as tenant_selectors
+from tenants import services as tenant_services
 from tenants.consumers import TenantMemberConsumer, WidgetConsumerBase
 from tenants.errors import ServiceError
 from tenants.models import Widget
@@ -271,6 +272,8 @@ class WidgetConsumer(_ChatSocket, WidgetConsumerBase):
             await self.close(code=CLOSE_RATE_LIMITED if exc.code == "rate_limited" else CLOSE_UNAUTHORIZED)
             return
         self.contact = contact
+        if self.widget.first_connected_at is None:  # the base accepted the Origin: the widget is installed
+            await self.call(tenant_services.record_widget_connected, widget=self.widget)
         self.group = events.visitor_group(contact.tenant_id, contact.pk)
         # Join before reading the replay: anything committed meanwhile arrives twice at
         # worst, and the client keeps messages by seq.

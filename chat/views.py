@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from chat import selectors, services
+from chat import onboarding, selectors, services
 from chat.models import Contact
 from tenants import selectors as tenant_selectors
 from tenants.portal import TenantPortalView, found, posted_id
@@ -156,3 +156,15 @@ def demo_host(request: HttpRequest, public_key: str) -> HttpResponse:
         "chat/demo_host.html",
         {"widget": widget, "public_base_url": settings.PUBLIC_BASE_URL, "page_lang": page_lang},
     )
+
+
+class StartView(TenantPortalView):
+    """The onboarding checklist a new tenant lands on after sign-up (live state, chat.onboarding)."""
+
+    template_name = "chat/start.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        items = onboarding.onboarding_checklist(tenant=self.tenant)
+        context.update(items=items, all_done=all(item.done for item in items))
+        return context

@@ -126,3 +126,10 @@ def analyze_message(*, tenant_id: int, text: str) -> dict[str, Any]:
         "sentiment": agent.sentiment_of(text),
         "language": agent.detect_language(text),
     }
+
+
+def has_published_article(*, tenant_id: int) -> bool:
+    """Whether the tenant has at least one published knowledge article (onboarding checklist)."""
+    from ml.models import ArticleStatus, KnowledgeArticle
+
+    return KnowledgeArticle.objects.for_tenant(tenant_id).filter(status=ArticleStatus.PUBLISHED).exists()

@@ -89,6 +89,8 @@ class Widget(TenantOwnedModel):
     away_message = models.CharField(max_length=500, blank=True, default="")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # First hello from an allowed origin: the onboarding checklist's "widget installed".
+    first_connected_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

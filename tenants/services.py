@@ -367,3 +367,17 @@ def authenticate_api_key(*, raw: str) -> ApiKey | None:
         return None
     ApiKey.all_tenants.filter(pk=key.pk).update(last_used_at=timezone.now())
     return key
+
+
+def record_widget_connected(*, widget: Widget) -> None:
+    """Stamp the widget's first hello from an allowed origin (onboarding: "widget installed").
+
+    One conditional UPDATE: later hellos match no row and write nothing.
+    """
+    if widget.first_connected_at is not None:
+        return
+    now = timezone.now()
+    Widget.objects.for_tenant(widget.tenant_id).filter(pk=widget.pk, first_connected_at__isnull=True).update(
+        first_connected_at=now
+    )
+    widget.first_connected_at = now

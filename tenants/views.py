@@ -47,7 +47,8 @@ def signup(request: HttpRequest) -> HttpResponse:
             return render(request, "tenants/signup.html", {"error": exc.message, "form": request.POST}, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, _("Welcome to Kefu! Create a widget to start chatting."))
-        return redirect("tenants:settings", tenant_slug=tenant.slug)
+        # The onboarding checklist (chat:start; a URL name, not an import of chat).
+        return redirect("chat:start", tenant_slug=tenant.slug)
     return render(request, "tenants/signup.html", {"form": {}})
 
 

@@ -24,8 +24,13 @@ def test_sign_up_log_out_log_in_and_portal_shell(chromium, live_server):
     assert page.input_value("input[name=business_name]") == "Lin's Tea House"
     page.fill("input[name=password]", "oolong-2026-leaves")
     page.click("button[type=submit]")
-    page.wait_for_url("**/t/lins-tea-house/settings/")
+    # A new tenant lands on the onboarding checklist; each step links to where it is done.
+    page.wait_for_url("**/t/lins-tea-house/start/")
     assert "Welcome to Kefu" in page.text_content(".messages")
+    expect(page.locator("[data-done=false]")).to_have_count(4)
+    shot(page, "portal-start-en")
+    page.click("[data-step=widget] a")
+    page.wait_for_url("**/t/lins-tea-house/settings/")
     nav = page.text_content("nav")
     for label in ("Settings", "Members"):
         assert label in nav

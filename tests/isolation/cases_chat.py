@@ -38,6 +38,8 @@ POST_ONLY = ("GET", "POST")
 
 CASES = {
     "chat:contact": Case(setup=_contact, methods=("GET", "POST")),
+    # The onboarding checklist: its links carry the slug; another tenant's member gets 404.
+    "chat:start": Case(setup=no_kwargs(lambda team: [f"/t/{team.tenant.slug}/knowledge/"]), methods=("GET",)),
     "chat:contact-export": Case(setup=_contact, methods=("GET",)),
     "contact-detail": Case(setup=_contact),
     "contact-export": Case(setup=_contact),
