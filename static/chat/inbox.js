@@ -161,7 +161,7 @@
   function markRead() {
     var c = state.convs[state.current];
     if (!c || state.lastSeq <= (c.agent_read_seq || 0)) return;
-    c.agent_read_seq = state.lastSeq;
+    c.agent_read_seq = state.lastSeq; updateTitle();
     api("conversations/" + c.id + "/read/", { method: "POST", body: { seq: state.lastSeq } }).catch(function () {});
   }
   function renderHead(c) {
@@ -288,9 +288,13 @@
     if (ev.type === "message") {
       var c = ev.conversation, known = state.convs[c.id] || {};
       for (var k in c) known[k] = c[k]; state.convs[c.id] = known;
+      if (ev.message && ev.message.seq > (known.last_seq || 0)) known.last_seq = ev.message.seq;  // unread count
       upsertListItem(known);
       if (c.id === state.current) { addMessage(ev.message); markRead(); renderHead(known); }
+      else if (ev.message && ev.message.sender === "visitor") notify(who(known), ev.message.body, c.id);
+      updateTitle();
     } else if (ev.type === "conversation") {
+      if (!state.convs[ev.conversation.id]) notify(T.new_conversation, who(ev.conversation), ev.conversation.id);
       var cc = state.convs[ev.conversation.id] || {}; for (var k2 in ev.conversation) cc[k2] = ev.conversation[k2];
       state.convs[cc.id] = cc; upsertListItem(cc);
       if (cc.id === state.current) api("conversations/" + cc.id + "/").then(function (full) { state.convs[cc.id] = full; renderHead(full); renderSide(full); });
@@ -302,6 +306,52 @@
     }
   }
   setInterval(function () { if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: "ping" })); }, 30000);
+
+  // --- unread count in the tab title and browser notifications (issue 13) ----------------
+  var baseTitle = document.title;
+  function updateTitle() {
+    var n = 0;
+    Object.keys(state.convs).forEach(function (id) {
+      var c = state.convs[id];
+      if (c.status !== "resolved" && (c.last_seq || 0) > (c.agent_read_seq || 0)) n += 1;
+    });
+    document.title = (n ? "(" + n + ") " : "") + baseTitle;
+  }
+  setInterval(updateTitle, 1000);  // cheap; catches list loads, live events and reads alike
+  function notify(title, body, id) {
+    if (!("Notification" in window) || Notification.permission !== "granted" || id === state.current) return;
+    var n = new Notification(title, { body: body || "", tag: "kefu-conv-" + id });
+    n.onclick = function () { window.focus(); openConv(id); showPane("thread"); };
+  }
+  var notifyBtn = $("btn-notify");
+  if (!("Notification" in window) || Notification.permission !== "default") notifyBtn.hidden = true;
+  notifyBtn.addEventListener("click", function () {
+    Notification.requestPermission().then(function (p) { notifyBtn.hidden = p !== "default"; });
+  });
+
+  // --- keyboard shortcuts: j/k next/previous, r reply, e resolve, / search ---------------
+  function moveSelection(step) {
+    var items = Array.prototype.slice.call(document.querySelectorAll("#conv-list li"));
+    if (!items.length) return;
+    var at = items.findIndex(function (li) { return +li.dataset.id === state.current; });
+    var next = at < 0 ? 0 : Math.max(0, Math.min(items.length - 1, at + step));
+    var id = +items[next].dataset.id;
+    if (id !== state.current) { openConv(id); showPane("thread"); }
+    items[next].scrollIntoView({ block: "nearest" });
+  }
+  document.addEventListener("keydown", function (e) {
+    var t = e.target, typingIn = t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable);
+    if (typingIn) { if (e.key === "Escape") t.blur(); return; }
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var handled = true;
+    if (e.key === "j") moveSelection(1);
+    else if (e.key === "k") moveSelection(-1);
+    else if (e.key === "r" && state.current) { showPane("thread"); reply.focus(); }
+    else if (e.key === "e" && state.current && !$("btn-resolve").hidden) act("resolve/");
+    else if (e.key === "/") { showPane("list"); $("conv-search").focus(); }
+    else handled = false;
+    if (handled) e.preventDefault();
+  });
 
   Promise.all([api("members/").catch(function () { return { results: [] }; }), api("labels/"), api("canned-responses/")]).then(function (r) {
     state.members = r[0].results || r[0]; state.labels = r[1].results || r[1]; state.canned = r[2].results || r[2];
